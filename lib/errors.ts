@@ -1,0 +1,116 @@
+import createError from 'http-errors'
+import type { HttpError } from 'http-errors'
+
+/**
+ * The stable `type` of every error httpipe creates, for host apps that branch on `err.type`
+ * (the body-parser convention). `entity.too.large` is body-parser's own string.
+ */
+export type HttpipeErrorType =
+  | 'channel.name.invalid'
+  | 'route.not.found'
+  | 'method.not.allowed'
+  | 'listing.disabled'
+  | 'namespace.not.found'
+  | 'channel.timeout'
+  | 'channel.full'
+  | 'router.full'
+  | 'channel.deleted'
+  | 'router.closed'
+  | 'entity.too.large'
+  | 'body.consumed'
+  | 'consumer.aborted'
+  | 'service.worker.refused'
+
+export type HttpipeError = HttpError & { type: HttpipeErrorType }
+
+function httpipeError (status: number, message: string, properties: Record<string, unknown> & { type: HttpipeErrorType }): HttpipeError {
+  // Every message here is written for the client, 5xx included, so let error handlers show it.
+  return createError(status, message, { expose: true, ...properties }) as HttpipeError
+}
+
+export function invalidName (segment: 'namespace' | 'channel', reason: string): HttpipeError {
+  return httpipeError(400, `invalid ${segment} name: ${reason}`, { type: 'channel.name.invalid', segment })
+}
+
+export function routeNotFound (path: string): HttpipeError {
+  return httpipeError(404, `no route for ${JSON.stringify(path)}: use /{namespace}/{channel}, /{namespace} or /namespaces`, { type: 'route.not.found' })
+}
+
+export function methodNotAllowed (method: string, allow: readonly string[]): HttpipeError {
+  return httpipeError(405, `method ${method} is not allowed here; allowed: ${allow.join(', ')}`, {
+    type: 'method.not.allowed',
+    headers: { Allow: allow.join(', ') }
+  })
+}
+
+export function listingDisabled (): HttpipeError {
+  return httpipeError(404, 'listing is disabled (option listing: false)', { type: 'listing.disabled' })
+}
+
+export function namespaceNotFound (namespace: string): HttpipeError {
+  return httpipeError(404, `namespace ${JSON.stringify(namespace)} has no channels`, { type: 'namespace.not.found', namespace })
+}
+
+export function waitTimedOut (key: string, timeout: number): HttpipeError {
+  return httpipeError(408, `no counterpart arrived on channel ${key} within ${timeout} ms (option timeout)`, {
+    type: 'channel.timeout',
+    channel: key,
+    timeout
+  })
+}
+
+export function channelFull (key: string, limit: number): HttpipeError {
+  return httpipeError(503, `channel ${key} already has ${limit} waiting requests (limits.waitersPerChannel)`, {
+    type: 'channel.full',
+    channel: key,
+    limit,
+    headers: { 'Retry-After': '1' }
+  })
+}
+
+export function routerFull (limit: number): HttpipeError {
+  return httpipeError(503, `the router already has ${limit} waiting requests (limits.waiters)`, {
+    type: 'router.full',
+    limit,
+    headers: { 'Retry-After': '1' }
+  })
+}
+
+export function channelDeleted (key: string): HttpipeError {
+  return httpipeError(410, `channel ${key} was deleted while this request was waiting`, { type: 'channel.deleted', channel: key })
+}
+
+export function routerClosed (): HttpipeError {
+  return httpipeError(503, 'httpipe is shutting down and accepts no more requests', {
+    type: 'router.closed',
+    headers: { 'Retry-After': '1' }
+  })
+}
+
+export function entityTooLarge (limit: number, received: number): HttpipeError {
+  return httpipeError(413, `message is larger than ${limit} bytes (limits.bodySize); received ${received}`, {
+    type: 'entity.too.large',
+    limit,
+    received
+  })
+}
+
+export function bodyConsumed (): HttpipeError {
+  return httpipeError(500, 'the request body was already read by another middleware: mount httpipe before body parsers (express.json(), express.raw(), ...)', {
+    type: 'body.consumed'
+  })
+}
+
+export function consumerAborted (key: string, sent: number): HttpipeError {
+  return httpipeError(502, `the consumer on channel ${key} disconnected after ${sent} bytes; the message was not delivered`, {
+    type: 'consumer.aborted',
+    channel: key,
+    sent
+  })
+}
+
+export function serviceWorkerRefused (): HttpipeError {
+  return httpipeError(400, 'a channel cannot be registered as a service worker (request header Service-Worker: script)', {
+    type: 'service.worker.refused'
+  })
+}

@@ -1,0 +1,122 @@
+/** Options of `httpipe()` and `createHandler()`. `undefined` anywhere means "the default". */
+export interface HttpipeOptions {
+  /**
+   * Longest time a request waits for its counterpart, in ms, including time queued behind a
+   * running transfer. A matched transfer is never cut by it. Default: none (wait forever).
+   * Breach: `408` to the waiting request.
+   */
+  timeout?: number | undefined
+  /** Transfers that may run at once on one channel. Default: `1`. */
+  concurrency?: number | undefined
+  limits?: HttpipeLimits | undefined
+  /** Serve `GET /namespaces` and `GET /{namespace}`. Default: `true`. When `false`: `404`. */
+  listing?: boolean | undefined
+}
+
+export interface HttpipeLimits {
+  /**
+   * Largest message, in bytes. Default: none. Breach: `413`; before queueing when the declared
+   * `Content-Length` is larger, mid-stream (consumer aborted) for a chunked body.
+   */
+  bodySize?: number | undefined
+  /** Requests waiting on one channel. Default: `5000`. Breach: `503` with `Retry-After`. */
+  waitersPerChannel?: number | undefined
+  /** Requests waiting in the whole router. Default: `50000`. Breach: `503` with `Retry-After`. */
+  waiters?: number | undefined
+}
+
+export interface ResolvedOptions {
+  readonly timeout: number
+  readonly concurrency: number
+  readonly bodySize: number
+  readonly waitersPerChannel: number
+  readonly waiters: number
+  readonly listing: boolean
+}
+
+const OPTION_NAMES = ['timeout', 'concurrency', 'limits', 'listing'] as const
+const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters'] as const
+
+// setTimeout() silently fires after 1 ms for anything above this, so a larger timeout is a bug.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Applies defaults and validates; throws a `TypeError` naming the bad option. */
+export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
+  expectPlainObject('options', options)
+  expectKnownKeys('', options, OPTION_NAMES)
+  const { timeout, concurrency = 1, limits = {}, listing = true } = options
+  expectPlainObject('limits', limits)
+  expectKnownKeys('limits.', limits, LIMIT_NAMES)
+  const { bodySize, waitersPerChannel = 5000, waiters = 50_000 } = limits
+
+  if (timeout !== undefined) expectPositiveInteger('timeout', timeout, 'ms', MAX_TIMER_MS)
+  expectPositiveInteger('concurrency', concurrency, 'transfers per channel')
+  if (bodySize !== undefined) expectPositiveInteger('limits.bodySize', bodySize, 'bytes')
+  expectPositiveInteger('limits.waitersPerChannel', waitersPerChannel, 'requests')
+  expectPositiveInteger('limits.waiters', waiters, 'requests')
+  if (typeof listing !== 'boolean') throw optionError('listing', 'must be a boolean', listing)
+
+  return Object.freeze({
+    timeout: timeout ?? Infinity,
+    concurrency,
+    bodySize: bodySize ?? Infinity,
+    waitersPerChannel,
+    waiters,
+    listing
+  })
+}
+
+function optionError (name: string, rule: string, value: unknown): TypeError {
+  return new TypeError(`httpipe: option ${name} ${rule}, got ${describe(value)}`)
+}
+
+function describe (value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol') return String(value)
+  if (typeof value === 'function') return 'a function'
+  return JSON.stringify(value) ?? String(value)
+}
+
+function expectPositiveInteger (name: string, value: unknown, unit: string, max = Number.MAX_SAFE_INTEGER): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? '' : ` up to ${max}`
+    throw optionError(name, `must be a positive integer${range} (${unit})`, value)
+  }
+}
+
+function expectPlainObject (name: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`httpipe: ${name === 'options' ? 'options' : `option ${name}`} must be an object, got ${describe(value)}`)
+  }
+}
+
+function expectKnownKeys (prefix: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue
+    const guess = closest(key, known)
+    const hint = guess === undefined ? `known options: ${known.map(k => prefix + k).join(', ')}` : `did you mean ${prefix}${guess}?`
+    throw new TypeError(`httpipe: unknown option ${prefix}${key}; ${hint}`)
+  }
+}
+
+function closest (word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase())
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance]
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
+}
+
+function editDistance (a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution)
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}
