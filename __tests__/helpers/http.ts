@@ -1,0 +1,101 @@
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestListener } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface Listening {
+  readonly url: string
+  readonly port: number
+  readonly close: () => Promise<void>
+}
+
+/** Listens on an ephemeral 127.0.0.1 port; `close()` also drops open connections. */
+export async function listen (app: RequestListener): Promise<Listening> {
+  const server = createServer(app)
+  server.requestTimeout = 0
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}
+
+/**
+ * Resolves once `predicate` holds, re-checking once per event-loop turn (no timers, so it works
+ * under fake timers). Fails after `ms` of wall time so a broken test reports instead of hanging.
+ */
+export async function waitUntil (predicate: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`waitUntil: condition still false after ${ms} ms: ${predicate.toString()}`)
+    await new Promise(resolve => setImmediate(resolve))
+  }
+}
+
+export interface RawResponse {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly body: Buffer
+  /** True when the body ended cleanly; false when the connection was cut mid-body. */
+  readonly complete: boolean
+}
+
+export interface OpenRequest {
+  /** Resolves when the response headers arrive. */
+  readonly response: Promise<IncomingMessage>
+  /** Resolves with the whole response (or what arrived before the connection was cut). */
+  readonly done: Promise<RawResponse>
+  /** Writes part of the body (the request stays open until end()). */
+  readonly write: (chunk: Buffer | string) => Promise<void>
+  readonly end: (chunk?: Buffer | string) => void
+  /** Cuts the connection, as a client that goes away does. */
+  readonly destroy: () => void
+}
+
+/**
+ * A raw node:http request, for what supertest cannot do: stream a body piece by piece, disconnect
+ * at a chosen moment, and tell a cut-off body from a complete one.
+ */
+export function open (url: string, method: string, headers: Record<string, string | number> = {}): OpenRequest {
+  const req = httpRequest(url, { method, headers, agent: false })
+  let onResponse: (res: IncomingMessage) => void = () => {}
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
+    onResponse = resolve
+    req.once('error', reject)
+  })
+  req.once('response', res => { onResponse(res) })
+  const done = new Promise<RawResponse>((resolve, reject) => {
+    req.once('error', reject)
+    req.once('response', res => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      const finish = (complete: boolean): void => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete })
+      }
+      res.once('end', () => { finish(res.complete) })
+      res.once('error', () => { finish(false) })
+      res.once('close', () => { if (!res.complete) finish(false) })
+    })
+  })
+  // Callers that only care about `response` should not see unhandled rejections from `done`.
+  done.catch(() => {})
+  response.catch(() => {})
+  if (method === 'GET' || method === 'DELETE' || method === 'HEAD') req.end()
+  return {
+    response,
+    done,
+    write: async chunk => { await new Promise<void>((resolve, reject) => req.write(chunk, err => { if (err == null) resolve(); else reject(err) })) },
+    end: chunk => { req.end(chunk) },
+    destroy: () => { req.destroy() }
+  }
+}
+
+/** A full request with a whole body, for when only the outcome matters. */
+export async function send (url: string, method: string, body?: Buffer | string, headers: Record<string, string | number> = {}): Promise<RawResponse> {
+  const request = open(url, method, headers)
+  if (!(method === 'GET' || method === 'DELETE' || method === 'HEAD')) request.end(body)
+  return await request.done
+}
