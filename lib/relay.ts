@@ -1,24 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import { consumerHeaders } from './consumer-headers'
-import { consumerAborted, entityTooLarge } from './errors'
+import { consumerAborted } from './errors'
+import { meteredBody, type RelayProgress } from './producer-body'
+
+export type { RelayProgress }
 
 /** What became of one transfer. `error` is for the producer: its consumer has been dealt with. */
 export type RelayOutcome =
   | { readonly delivered: true, readonly bytes: number }
   | { readonly delivered: false, readonly bytes: number, readonly error: Error }
 
-export interface RelayProgress {
-  bytes: number
-}
-
 /**
  * Streams one producer's body into one consumer's response, with backpressure, counting bytes
  * into `progress` as they pass and failing past `bodySize`.
  *
  * The consumer's response is destroyed on any failure, so its client sees a truncated body, never
- * a clean one. The producer's request is *not* destroyed (a plain `pipeline(req, …)` would destroy
- * its socket): the caller can still answer it with the reason.
+ * a clean one. The producer's request is left open, so the caller can still answer it.
  */
 export async function relay (
   key: string,
@@ -33,15 +31,6 @@ export async function relay (
     return { delivered: true, bytes: progress.bytes }
   } catch (err) {
     return { delivered: false, bytes: progress.bytes, error: producerError(key, err, producer, progress.bytes) }
-  }
-}
-
-async function * meteredBody (producer: IncomingMessage, bodySize: number, progress: RelayProgress): AsyncGenerator<Buffer> {
-  // destroyOnReturn: false keeps the producer's socket open when the consumer side fails first.
-  for await (const chunk of producer.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    progress.bytes += chunk.length
-    if (progress.bytes > bodySize) throw entityTooLarge(bodySize, progress.bytes)
-    yield chunk
   }
 }
 
