@@ -5,9 +5,15 @@ const DEFAULT_TYPE = 'application/octet-stream'
 // What `curl -d` sends unasked: the producer did not choose it, so it says nothing about the bytes.
 const UNCHOSEN_TYPES = new Set(['application/x-www-form-urlencoded'])
 
-// Types a browser renders as a document that can run script. The router lives on someone else's
-// origin, so such a message must never be served as what it claims to be.
-const EXECUTABLE_TYPES = new Set(['text/html', 'application/xhtml+xml', 'image/svg+xml', 'text/xml', 'application/xml', 'text/xsl', 'application/xslt+xml'])
+// Types a browser runs on the router's origin, which is someone else's: documents that can hold
+// script, and script itself (with nosniff, a `<script src>` or worker needs a JavaScript type, so
+// serving those as text/plain keeps a channel from being a gadget around a `script-src 'self'`).
+const EXECUTABLE_TYPES = new Set([
+  'text/html', 'application/xhtml+xml', 'image/svg+xml', 'text/xml', 'application/xml', 'text/xsl', 'application/xslt+xml',
+  'text/javascript', 'application/javascript', 'application/ecmascript', 'text/ecmascript', 'application/x-javascript',
+  'text/x-javascript', 'application/x-ecmascript', 'text/jscript', 'text/livescript', 'text/javascript1.0', 'text/javascript1.1',
+  'text/javascript1.2', 'text/javascript1.3', 'text/javascript1.4', 'text/javascript1.5', 'text/x-ecmascript', 'module'
+])
 
 /** Headers sent to every consumer of a message, whatever the producer sent (SPEC §3). */
 export const SAFETY_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
@@ -36,11 +42,24 @@ export function consumerHeaders (producerHeaders: IncomingHttpHeaders): Outgoing
  */
 export function consumerContentType (contentType: string | undefined): string {
   if (contentType === undefined || contentType.trim() === '') return DEFAULT_TYPE
-  const semicolon = contentType.indexOf(';')
-  const mediaType = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
+  // Browsers read `a, b` as a list and use its last valid type, so every member must be safe.
+  if (contentType.includes(',')) {
+    return contentType.split(',').some(member => isExecutable(mediaTypeOf(member))) ? 'text/plain' : contentType
+  }
+  const mediaType = mediaTypeOf(contentType)
   if (UNCHOSEN_TYPES.has(mediaType)) return DEFAULT_TYPE
-  if (EXECUTABLE_TYPES.has(mediaType) || mediaType.endsWith('+xml')) {
+  if (isExecutable(mediaType)) {
+    const semicolon = contentType.indexOf(';')
     return semicolon === -1 ? 'text/plain' : 'text/plain' + contentType.slice(semicolon)
   }
   return contentType
+}
+
+function mediaTypeOf (contentType: string): string {
+  const semicolon = contentType.indexOf(';')
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
+}
+
+function isExecutable (mediaType: string): boolean {
+  return EXECUTABLE_TYPES.has(mediaType) || mediaType.endsWith('+xml')
 }

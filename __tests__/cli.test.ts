@@ -1,0 +1,232 @@
+import { describe, expect, it } from '@jest/globals'
+import { parseCli, type CliCommand, type CliSettings } from '../lib/cli'
+
+/** The settings of a `serve` command, failing the test for any other kind. */
+function serve (argv: readonly string[], env: NodeJS.ProcessEnv = {}): CliSettings {
+  const command: CliCommand = parseCli(argv, env)
+  if (command.kind !== 'serve') throw new Error(`expected a serve command, got ${command.kind}`)
+  return command.settings
+}
+
+/** The message `parseCli` throws with. */
+function failure (argv: readonly string[], env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseCli(argv, env)
+  } catch (err) {
+    return (err as Error).message
+  }
+  throw new Error('expected parseCli to throw')
+}
+
+describe('parseCli(argv, env)', () => {
+  describe('defaults', () => {
+    it('serves on 0.0.0.0:3000 with no request timeout, listing on and no body limit', () => {
+      const settings = serve([])
+      expect(settings).toEqual({
+        port: 3000,
+        host: '0.0.0.0',
+        options: { requestTimeout: 0, listing: true, limits: { bodySize: undefined } }
+      })
+      expect(settings.options.limits?.bodySize).toBeUndefined()
+    })
+
+    it('ignores environment variables it does not know', () => {
+      expect(serve([], { LISTING: 'false', MAX_BODY_SIZE: '1', TIMEOUT: '5' })).toEqual(serve([]))
+    })
+  })
+
+  describe('environment', () => {
+    it('reads PORT', () => {
+      expect(serve([], { PORT: '8080' }).port).toBe(8080)
+    })
+
+    it('accepts PORT=0 (any free port)', () => {
+      expect(serve([], { PORT: '0' }).port).toBe(0)
+    })
+
+    it('accepts PORT=65535', () => {
+      expect(serve([], { PORT: '65535' }).port).toBe(65535)
+    })
+
+    it('reads HOST', () => {
+      expect(serve([], { HOST: '127.0.0.1' }).host).toBe('127.0.0.1')
+    })
+
+    it('reads an IPv6 HOST', () => {
+      expect(serve([], { HOST: '::1' }).host).toBe('::1')
+    })
+
+    it('reads REQUEST_TIMEOUT in seconds and converts it to ms', () => {
+      expect(serve([], { REQUEST_TIMEOUT: '30' }).options.requestTimeout).toBe(30_000)
+    })
+
+    it('accepts a fractional REQUEST_TIMEOUT', () => {
+      expect(serve([], { REQUEST_TIMEOUT: '1.5' }).options.requestTimeout).toBe(1500)
+    })
+
+    it('reads REQUEST_TIMEOUT=0 as no timeout', () => {
+      expect(serve([], { REQUEST_TIMEOUT: '0' }).options.requestTimeout).toBe(0)
+    })
+
+    it('reads an empty REQUEST_TIMEOUT as no timeout', () => {
+      expect(serve([], { REQUEST_TIMEOUT: '' }).options.requestTimeout).toBe(0)
+    })
+
+    it('throws naming PORT when it is not a number', () => {
+      expect(failure([], { PORT: 'http' })).toBe('--port (or PORT) must be an integer from 0 to 65535, got "http"')
+    })
+
+    it('throws naming REQUEST_TIMEOUT when it is not a number', () => {
+      expect(failure([], { REQUEST_TIMEOUT: '5m' })).toBe('--request-timeout (or REQUEST_TIMEOUT) must be a number of seconds (0 for none), got "5m"')
+    })
+  })
+
+  describe('flags', () => {
+    it('reads --port', () => {
+      expect(serve(['--port', '9000']).port).toBe(9000)
+    })
+
+    it('reads --port=N', () => {
+      expect(serve(['--port=9000']).port).toBe(9000)
+    })
+
+    it('reads --host', () => {
+      expect(serve(['--host', 'localhost']).host).toBe('localhost')
+    })
+
+    it('reads --request-timeout in seconds and converts it to ms', () => {
+      expect(serve(['--request-timeout', '600']).options.requestTimeout).toBe(600_000)
+    })
+
+    it('reads --max-body-size in bytes as limits.bodySize', () => {
+      expect(serve(['--max-body-size', '1048576']).options.limits).toStrictEqual({ bodySize: 1_048_576 })
+    })
+
+    it('reads --no-listing', () => {
+      expect(serve(['--no-listing']).options.listing).toBe(false)
+    })
+
+    it('combines every flag', () => {
+      expect(serve(['--port', '1', '--host', '::', '--request-timeout', '2', '--max-body-size', '3', '--no-listing'])).toEqual({
+        port: 1,
+        host: '::',
+        options: { requestTimeout: 2000, listing: false, limits: { bodySize: 3 } }
+      })
+    })
+  })
+
+  describe('flags over environment', () => {
+    const env = { PORT: '8080', HOST: '127.0.0.1', REQUEST_TIMEOUT: '30' }
+
+    it('prefers --port to PORT', () => {
+      expect(serve(['--port', '9000'], env).port).toBe(9000)
+    })
+
+    it('prefers --host to HOST', () => {
+      expect(serve(['--host', '::1'], env).host).toBe('::1')
+    })
+
+    it('prefers --request-timeout to REQUEST_TIMEOUT', () => {
+      expect(serve(['--request-timeout', '0'], env).options.requestTimeout).toBe(0)
+    })
+
+    it('uses the valid --port and ignores an invalid PORT', () => {
+      expect(serve(['--port', '9000'], { PORT: 'nope' }).port).toBe(9000)
+    })
+
+    it('takes the rest from the environment', () => {
+      expect(serve(['--port', '9000'], env)).toEqual({
+        port: 9000,
+        host: '127.0.0.1',
+        options: { requestTimeout: 30_000, listing: true, limits: { bodySize: undefined } }
+      })
+    })
+  })
+
+  describe('--help and --version', () => {
+    it('returns help for --help', () => {
+      expect(parseCli(['--help'], {})).toStrictEqual({ kind: 'help' })
+    })
+
+    it('returns help for -h', () => {
+      expect(parseCli(['-h'], {})).toStrictEqual({ kind: 'help' })
+    })
+
+    it('returns version for --version', () => {
+      expect(parseCli(['--version'], {})).toStrictEqual({ kind: 'version' })
+    })
+
+    it('returns version for -v', () => {
+      expect(parseCli(['-v'], {})).toStrictEqual({ kind: 'version' })
+    })
+
+    it('returns help even when other values are bad', () => {
+      expect(parseCli(['--port', 'x', '--help'], { PORT: 'y' })).toStrictEqual({ kind: 'help' })
+    })
+  })
+
+  describe('bad values', () => {
+    it.each([
+      ['not a number', 'http'],
+      ['empty', ''],
+      ['above 65535', '65536'],
+      ['negative', '-1'],
+      ['fractional', '80.5'],
+      ['in exponent form', '8e3'],
+      ['hexadecimal', '0x50']
+    ])('throws naming --port when it is %s', (_, value) => {
+      expect(failure([`--port=${value}`])).toBe(`--port (or PORT) must be an integer from 0 to 65535, got ${JSON.stringify(value)}`)
+    })
+
+    it.each([
+      ['not a number', 'soon'],
+      ['negative', '-5'],
+      ['Infinity', 'Infinity'],
+      ['NaN', 'NaN'],
+      ['blank', ' ']
+    ])('throws naming --request-timeout when it is %s', (_, value) => {
+      expect(failure([`--request-timeout=${value}`])).toBe(`--request-timeout (or REQUEST_TIMEOUT) must be a number of seconds (0 for none), got ${JSON.stringify(value)}`)
+    })
+
+    it.each([
+      ['a size with a unit', '1mb'],
+      ['0', '0'],
+      ['negative', '-1'],
+      ['fractional', '1.5'],
+      ['empty', ''],
+      ['above Number.MAX_SAFE_INTEGER', '9007199254740992']
+    ])('throws naming --max-body-size when it is %s', (_, value) => {
+      expect(failure([`--max-body-size=${value}`])).toBe(`--max-body-size must be an integer from 1 to 9007199254740991, got ${JSON.stringify(value)}`)
+    })
+
+    it('throws naming --port when its value is missing', () => {
+      expect(failure(['--port'])).toMatch(/--port/)
+    })
+
+    it('throws naming --port when its value looks like a flag', () => {
+      expect(failure(['--port', '--no-listing'])).toMatch(/--port/)
+    })
+
+    it('throws naming --no-listing when given a value', () => {
+      expect(failure(['--no-listing=true'])).toMatch(/--no-listing/)
+    })
+  })
+
+  describe('unknown flags and arguments', () => {
+    it('throws naming an unknown flag', () => {
+      expect(failure(['--prot', '3000'])).toMatch(/Unknown option '--prot'/)
+    })
+
+    it('throws for --listing, which is not a flag', () => {
+      expect(failure(['--listing'])).toMatch(/Unknown option '--listing'/)
+    })
+
+    it('throws for an unknown short flag', () => {
+      expect(failure(['-p', '3000'])).toMatch(/Unknown option '-p'/)
+    })
+
+    it('throws for a positional argument', () => {
+      expect(failure(['3000'])).toMatch(/Unexpected argument '3000'/)
+    })
+  })
+})

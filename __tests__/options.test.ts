@@ -1,0 +1,273 @@
+import { describe, expect, it } from '@jest/globals'
+import { resolveOptions, type HttpipeOptions } from '../lib/options'
+
+/** Calls resolveOptions with a value the types would refuse, as a JavaScript caller could. */
+function resolveUntyped (options: unknown): ReturnType<typeof resolveOptions> {
+  return resolveOptions(options as HttpipeOptions)
+}
+
+/** Asserts that `fn` throws a TypeError with exactly `message`. */
+function expectTypeError (fn: () => unknown, message: string): void {
+  let thrown: unknown
+  try {
+    fn()
+  } catch (err) {
+    thrown = err
+  }
+  expect(thrown).toBeInstanceOf(TypeError)
+  expect((thrown as TypeError).message).toBe(message)
+}
+
+const DEFAULTS = {
+  timeout: Infinity,
+  concurrency: 1,
+  bodySize: Infinity,
+  waitersPerChannel: 5000,
+  waiters: 50_000,
+  listing: true
+}
+
+// Values that are never a positive integer, with how the message shows them.
+const NOT_POSITIVE_INTEGERS: ReadonlyArray<readonly [string, unknown, string]> = [
+  ['a non-integer', 1.5, '1.5'],
+  ['0', 0, '0'],
+  ['negative', -1, '-1'],
+  ['NaN', NaN, 'NaN'],
+  ['Infinity', Infinity, 'Infinity'],
+  ['-Infinity', -Infinity, '-Infinity'],
+  ['a string', '1mb', '"1mb"'],
+  ['a numeric string', '10', '"10"'],
+  ['null', null, 'null'],
+  ['a boolean', true, 'true'],
+  ['an object', { bytes: 1 }, '{"bytes":1}'],
+  ['an array', [1], '[1]'],
+  ['beyond Number.MAX_SAFE_INTEGER', 2 ** 53, '9007199254740992']
+]
+
+describe('resolveOptions(options)', () => {
+  describe('defaults', () => {
+    it('resolves no argument to the documented defaults', () => {
+      expect(resolveOptions()).toStrictEqual(DEFAULTS)
+    })
+
+    it('resolves {} to the documented defaults', () => {
+      expect(resolveOptions({})).toStrictEqual(DEFAULTS)
+    })
+
+    it('resolves limits: {} to the documented defaults', () => {
+      expect(resolveOptions({ limits: {} })).toStrictEqual(DEFAULTS)
+    })
+
+    it('treats every option set to undefined as its default', () => {
+      const options: HttpipeOptions = {
+        timeout: undefined,
+        concurrency: undefined,
+        listing: undefined,
+        limits: { bodySize: undefined, waitersPerChannel: undefined, waiters: undefined }
+      }
+      expect(resolveOptions(options)).toStrictEqual(DEFAULTS)
+    })
+
+    it('treats limits: undefined as the default limits', () => {
+      expect(resolveOptions({ limits: undefined })).toStrictEqual(DEFAULTS)
+    })
+
+    it('returns a frozen object', () => {
+      const resolved = resolveOptions({ timeout: 10, limits: { bodySize: 10 } })
+      expect(Object.isFrozen(resolved)).toBe(true)
+      expect(() => { (resolved as { timeout: number }).timeout = 1 }).toThrow(TypeError)
+      expect(resolved.timeout).toBe(10)
+    })
+
+    it('does not modify the options object it is given', () => {
+      const options = { timeout: 10, limits: { bodySize: 20 } }
+      resolveOptions(options)
+      expect(options).toStrictEqual({ timeout: 10, limits: { bodySize: 20 } })
+    })
+
+    it('carries every valid value through', () => {
+      const resolved = resolveOptions({
+        timeout: 30_000,
+        concurrency: 4,
+        listing: false,
+        limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100 }
+      })
+      expect(resolved).toStrictEqual({
+        timeout: 30_000,
+        concurrency: 4,
+        bodySize: 1024,
+        waitersPerChannel: 10,
+        waiters: 100,
+        listing: false
+      })
+    })
+  })
+
+  describe('the options argument', () => {
+    it('throws a TypeError when it is null', () => {
+      expectTypeError(() => resolveUntyped(null), 'httpipe: options must be an object, got null')
+    })
+
+    it('throws a TypeError when it is a number', () => {
+      expectTypeError(() => resolveUntyped(5), 'httpipe: options must be an object, got 5')
+    })
+
+    it('throws a TypeError when it is an array', () => {
+      expectTypeError(() => resolveUntyped([]), 'httpipe: options must be an object, got []')
+    })
+
+    it('throws a TypeError when it is a string', () => {
+      expectTypeError(() => resolveUntyped('fast'), 'httpipe: options must be an object, got "fast"')
+    })
+  })
+
+  describe('with timeout', () => {
+    it('accepts 1 ms', () => {
+      expect(resolveOptions({ timeout: 1 }).timeout).toBe(1)
+    })
+
+    it('accepts 2^31-1 ms, the largest delay setTimeout honours', () => {
+      expect(resolveOptions({ timeout: 2 ** 31 - 1 }).timeout).toBe(2147483647)
+    })
+
+    it('throws a TypeError naming timeout when it is 2^31', () => {
+      expectTypeError(() => resolveOptions({ timeout: 2 ** 31 }), 'httpipe: option timeout must be a positive integer up to 2147483647 (ms), got 2147483648')
+    })
+
+    it('throws a TypeError naming timeout when it is 1e12', () => {
+      expectTypeError(() => resolveOptions({ timeout: 1e12 }), 'httpipe: option timeout must be a positive integer up to 2147483647 (ms), got 1000000000000')
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming timeout when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ timeout: value }), `httpipe: option timeout must be a positive integer up to 2147483647 (ms), got ${shown}`)
+    })
+  })
+
+  describe('with concurrency', () => {
+    it('accepts 1', () => {
+      expect(resolveOptions({ concurrency: 1 }).concurrency).toBe(1)
+    })
+
+    it('accepts 1000', () => {
+      expect(resolveOptions({ concurrency: 1000 }).concurrency).toBe(1000)
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming concurrency when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ concurrency: value }), `httpipe: option concurrency must be a positive integer (transfers per channel), got ${shown}`)
+    })
+  })
+
+  describe('with limits.bodySize', () => {
+    it('accepts 1 byte', () => {
+      expect(resolveOptions({ limits: { bodySize: 1 } }).bodySize).toBe(1)
+    })
+
+    it('accepts Number.MAX_SAFE_INTEGER bytes', () => {
+      expect(resolveOptions({ limits: { bodySize: Number.MAX_SAFE_INTEGER } }).bodySize).toBe(Number.MAX_SAFE_INTEGER)
+    })
+
+    it('throws a TypeError naming limits.bodySize when it is "1mb"', () => {
+      expectTypeError(() => resolveUntyped({ limits: { bodySize: '1mb' } }), 'httpipe: option limits.bodySize must be a positive integer (bytes), got "1mb"')
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming limits.bodySize when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ limits: { bodySize: value } }), `httpipe: option limits.bodySize must be a positive integer (bytes), got ${shown}`)
+    })
+  })
+
+  describe('with limits.waitersPerChannel', () => {
+    it('accepts 1', () => {
+      expect(resolveOptions({ limits: { waitersPerChannel: 1 } }).waitersPerChannel).toBe(1)
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming limits.waitersPerChannel when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ limits: { waitersPerChannel: value } }), `httpipe: option limits.waitersPerChannel must be a positive integer (requests), got ${shown}`)
+    })
+  })
+
+  describe('with limits.waiters', () => {
+    it('accepts 1', () => {
+      expect(resolveOptions({ limits: { waiters: 1 } }).waiters).toBe(1)
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming limits.waiters when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ limits: { waiters: value } }), `httpipe: option limits.waiters must be a positive integer (requests), got ${shown}`)
+    })
+  })
+
+  describe('with listing', () => {
+    it('accepts false', () => {
+      expect(resolveOptions({ listing: false }).listing).toBe(false)
+    })
+
+    it('accepts true', () => {
+      expect(resolveOptions({ listing: true }).listing).toBe(true)
+    })
+
+    it.each([
+      ['the string "false"', 'false', '"false"'],
+      ['0', 0, '0'],
+      ['1', 1, '1'],
+      ['null', null, 'null'],
+      ['an object', {}, '{}']
+    ])('throws a TypeError naming listing when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ listing: value }), `httpipe: option listing must be a boolean, got ${shown}`)
+    })
+  })
+
+  describe('with limits', () => {
+    it('throws a TypeError naming limits when it is null', () => {
+      expectTypeError(() => resolveUntyped({ limits: null }), 'httpipe: option limits must be an object, got null')
+    })
+
+    it('throws a TypeError naming limits when it is a number', () => {
+      expectTypeError(() => resolveUntyped({ limits: 1024 }), 'httpipe: option limits must be an object, got 1024')
+    })
+
+    it('throws a TypeError naming limits when it is an array', () => {
+      expectTypeError(() => resolveUntyped({ limits: [1024] }), 'httpipe: option limits must be an object, got [1024]')
+    })
+
+    it('throws a TypeError naming limits when it is a string', () => {
+      expectTypeError(() => resolveUntyped({ limits: '1mb' }), 'httpipe: option limits must be an object, got "1mb"')
+    })
+  })
+
+  describe('with unknown keys', () => {
+    it('throws a TypeError suggesting timeout for timeot', () => {
+      expectTypeError(() => resolveUntyped({ timeot: 1000 }), 'httpipe: unknown option timeot; did you mean timeout?')
+    })
+
+    it('throws a TypeError suggesting limits.bodySize for limits.bodysize', () => {
+      expectTypeError(() => resolveUntyped({ limits: { bodysize: 1024 } }), 'httpipe: unknown option limits.bodysize; did you mean limits.bodySize?')
+    })
+
+    it('throws a TypeError suggesting limits.waiters for limits.waiter', () => {
+      expectTypeError(() => resolveUntyped({ limits: { waiter: 10 } }), 'httpipe: unknown option limits.waiter; did you mean limits.waiters?')
+    })
+
+    it('throws a TypeError suggesting limits.waitersPerChannel for limits.waitersPerChanel', () => {
+      expectTypeError(() => resolveUntyped({ limits: { waitersPerChanel: 10 } }), 'httpipe: unknown option limits.waitersPerChanel; did you mean limits.waitersPerChannel?')
+    })
+
+    it('throws a TypeError suggesting concurrency for Concurrency', () => {
+      expectTypeError(() => resolveUntyped({ Concurrency: 2 }), 'httpipe: unknown option Concurrency; did you mean concurrency?')
+    })
+
+    it('throws a TypeError suggesting listing for LISTING, ignoring letter case', () => {
+      expectTypeError(() => resolveUntyped({ LISTING: false }), 'httpipe: unknown option LISTING; did you mean listing?')
+    })
+
+    it('throws a TypeError listing the known options when nothing is close', () => {
+      expectTypeError(() => resolveUntyped({ bodySize: 1024 }), 'httpipe: unknown option bodySize; known options: timeout, concurrency, limits, listing')
+    })
+
+    it('throws a TypeError listing the known limits when nothing is close', () => {
+      expectTypeError(() => resolveUntyped({ limits: { size: 1024 } }), 'httpipe: unknown option limits.size; known options: limits.bodySize, limits.waitersPerChannel, limits.waiters')
+    })
+
+    it('throws for an unknown key even when its value is undefined', () => {
+      expectTypeError(() => resolveUntyped({ timeot: undefined }), 'httpipe: unknown option timeot; did you mean timeout?')
+    })
+  })
+})
