@@ -24,4 +24,4 @@ const server = app.listen(Number(process.env.PORT ?? 3000), () => {
 // A waiting producer has not finished sending its body; Node's default 300 s would cut it off.
 server.requestTimeout = 0
 
-process.on('SIGTERM', () => { void pipe.close().then(() => server.close()) })
+process.on('SIGTERM', () => { pipe.close().then(() => server.close(), () => {}) })

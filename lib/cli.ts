@@ -102,8 +102,10 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     process.exitCode = 2
     return
   }
-  if (command.kind === 'help') return void process.stdout.write(USAGE)
-  if (command.kind === 'version') return void process.stdout.write(`${version()}\n`)
+  if (command.kind !== 'serve') {
+    process.stdout.write(command.kind === 'help' ? USAGE : `${version()}\n`)
+    return
+  }
 
   const { port, host, options } = command.settings
   const { server, pipe } = createStandaloneServer(options)
@@ -125,7 +127,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     }
     stopping = true
     process.stdout.write(`httpipe: ${signal} received, finishing running transfers\n`)
-    void pipe.close().then(() => {
+    pipe.close().then(() => {
       server.close(() => process.exit(0))
       server.closeIdleConnections()
     })

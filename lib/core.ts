@@ -161,7 +161,11 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   function startTransfer (transfer: Transfer<Waiter>): void {
     settle(transfer.producer)
     settle(transfer.consumer)
-    void runTransfer(transfer)
+    runTransfer(transfer).catch(err => {
+      // relay() settles every stream failure itself; this is a bug guard that fails closed.
+      transfer.producer.res.destroy(err as Error)
+      transfer.consumer.res.destroy(err as Error)
+    })
   }
 
   async function runTransfer (transfer: Transfer<Waiter>): Promise<void> {

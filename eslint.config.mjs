@@ -1,0 +1,18 @@
+import neostandard from 'neostandard'
+
+export default [
+  ...neostandard({ ts: true, ignores: ['dist', 'coverage', 'bench/results'] }),
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }]
+    }
+  },
+  {
+    // The registry is the reusable core of the package: no HTTP framework may leak into it.
+    files: ['lib/channel-registry.ts', 'lib/waiter-queue.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['express', 'http', 'node:http', 'http-errors'] }]
+    }
+  }
+]
