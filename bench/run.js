@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+'use strict'
+// Entry point: runs every selected scenario against every server, interleaved round by round,
+// and writes bench/results/latest.md and latest.json. See bench/README.md.
+
+const os = require('node:os')
+const { parseArgs, HELP } = require('./lib/config.js')
+const { resolveServers, ServerProcess, killAllServersNow } = require('./lib/servers.js')
+const { readOpenFileLimits } = require('./lib/proc-stats.js')
+const { describeMachine, renderMarkdown, writeReport, formatNumber } = require('./lib/report.js')
+
+const SCENARIOS = {
+  bulk: require('./scenarios/bulk.js'),
+  pairs: require('./scenarios/pairs.js'),
+  waiters: require('./scenarios/waiters.js'),
+  'slow-consumer': require('./scenarios/slow-consumer.js'),
+  scale: require('./scenarios/scale.js')
+}
+
+function log (message) {
+  process.stderr.write(message + '\n')
+}
+
+/**
+ * Node raises its soft descriptor limit to the hard limit at startup (and server processes inherit
+ * it), so only a low hard limit can starve the waiters scenario: say so up front.
+ */
+function warnIfFdLimitTooLow (config) {
+  if (!config.scenarios.includes('waiters')) return
+  const needed = SCENARIOS.waiters.descriptorsNeeded(config.waiters)
+  const { soft } = readOpenFileLimits()
+  if (soft < needed) {
+    log(`warning: ulimit -n is ${soft}; ${config.waiters} waiters need about ${needed}. ` +
+      'The waiters scenario will fail; raise the hard limit (ulimit -Hn, as root) or pass a smaller --waiters.')
+  }
+}
+
+function installCleanupHandlers () {
+  process.on('exit', killAllServersNow)
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      log(`\n${signal}: stopping servers`)
+      killAllServersNow()
+      process.exit(128 + os.constants.signals[signal])
+    })
+  }
+  const crash = (err) => {
+    log(`bench crashed: ${err && err.stack ? err.stack : err}`)
+    killAllServersNow()
+    process.exit(1)
+  }
+  process.on('uncaughtException', crash)
+  process.on('unhandledRejection', crash)
+}
+
+/** One measurement: a fresh server process, one variant, then the process is stopped. */
+async function measure (scenario, variant, server, round, config) {
+  const record = {
+    scenario: scenario.id,
+    variant: variant.id,
+    server: server.key,
+    round,
+    metrics: {},
+    details: {},
+    errorSamples: [],
+    failure: null,
+    seconds: 0
+  }
+  const startedAt = Date.now()
+  let serverProcess = null
+  try {
+    serverProcess = await ServerProcess.start(server, config)
+    const outcome = await variant.run(serverProcess)
+    record.metrics = outcome.metrics
+    record.details = outcome.details
+    record.errorSamples = outcome.errorSamples
+  } catch (err) {
+    record.failure = err.message
+  } finally {
+    if (serverProcess !== null) await serverProcess.stop()
+    record.seconds = (Date.now() - startedAt) / 1000
+  }
+  return record
+}
+
+function summarizeRecord (scenario, record) {
+  if (record.failure !== null) return `FAILED: ${record.failure}`
+  const parts = scenario.metrics.map((metric) => `${metric.label} ${formatNumber(record.metrics[metric.key])}`)
+  return parts.join(', ') + (record.errorSamples.length > 0 ? ` [${record.errorSamples.slice(0, 3).join('; ')}]` : '')
+}
+
+async function main () {
+  const config = parseArgs(process.argv.slice(2))
+  if (config.help) {
+    console.log(HELP)
+    return
+  }
+  warnIfFdLimitTooLow(config)
+  installCleanupHandlers()
+
+  const servers = resolveServers(config)
+  const scenarios = config.scenarios.map((id) => SCENARIOS[id])
+  const runnable = servers.filter((server) => server.missing === null)
+  const machine = describeMachine()
+  log(`machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ulimit -n ${machine.openFileLimit}`)
+  for (const server of servers) if (server.missing !== null) log(`skipping ${server.key} ${server.id}: ${server.missing}`)
+  if (runnable.length === 0) throw new Error('no server to run')
+
+  const total = scenarios.reduce((sum, scenario) => sum + scenario.variants(config).length, 0) * config.rounds * runnable.length
+  const startedAt = Date.now()
+  const results = []
+  for (const scenario of scenarios) {
+    for (let round = 1; round <= config.rounds; round++) {
+      for (const variant of scenario.variants(config)) {
+        for (const server of runnable) {
+          const record = await measure(scenario, variant, server, round, config)
+          results.push(record)
+          log(`[${results.length}/${total}] ${scenario.id} · ${variant.label} · round ${round}/${config.rounds} · ` +
+            `${server.key} ${server.id} (${record.seconds.toFixed(1)} s): ${summarizeRecord(scenario, record)}`)
+        }
+      }
+    }
+  }
+
+  const report = { machine, config, servers, scenarios, results, startedAt, finishedAt: Date.now() }
+  const markdown = renderMarkdown(report)
+  const paths = writeReport(report, markdown)
+  console.log(markdown)
+  log(`wrote ${paths.markdownPath} and ${paths.jsonPath}`)
+  const failures = results.filter((record) => record.failure !== null).length
+  const errors = results.reduce((sum, record) => sum + (record.metrics.errors || 0), 0)
+  if (failures > 0 || errors > 0) {
+    log(`${failures} measurement(s) failed and ${errors} request error(s) were counted; see the notes under the tables`)
+    process.exitCode = 1
+  }
+}
+
+main().catch((err) => {
+  log(`bench failed: ${err.message}`)
+  killAllServersNow()
+  process.exit(1)
+})

@@ -1,0 +1,17 @@
+'use strict'
+// Target C: httpipe mounted in a plain Express 5 app, as a user would do it.
+const http = require('node:http')
+const path = require('node:path')
+const express = require('express')
+
+// HTTPIPE_DIST lets the bench compare another build; HTTPIPE_OPTIONS (JSON) is passed to httpipe() when set.
+const dist = process.env.HTTPIPE_DIST || path.join(__dirname, '..', '..', 'dist')
+const { httpipe } = require(path.join(dist, 'lib', 'index.js'))
+const options = process.env.HTTPIPE_OPTIONS ? JSON.parse(process.env.HTTPIPE_OPTIONS) : undefined
+
+const app = express()
+app.use('/channels', options === undefined ? httpipe() : httpipe(options))
+
+const server = http.createServer(app)
+server.requestTimeout = 0
+server.listen(Number(process.env.PORT), process.env.HOST || '127.0.0.1')
