@@ -1,22 +1,29 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { pipeline } from 'node:stream/promises'
 import { consumerHeaders } from './consumer-headers'
-import { consumerAborted } from './errors'
-import { meteredBody, type RelayProgress } from './producer-body'
-
-export type { RelayProgress }
+import { consumerAborted, entityTooLarge } from './errors'
 
 /** What became of one transfer. `error` is for the producer: its consumer has been dealt with. */
 export type RelayOutcome =
   | { readonly delivered: true, readonly bytes: number }
   | { readonly delivered: false, readonly bytes: number, readonly error: Error }
 
+/** Bytes moved so far by one transfer, updated as they pass. */
+export interface RelayProgress {
+  bytes: number
+}
+
 /**
- * Streams one producer's body into one consumer's response, with backpressure, counting bytes
- * into `progress` as they pass and failing past `bodySize`.
+ * Streams one producer's body into one consumer's response with backpressure: the producer is
+ * paused whenever the consumer's socket is full, so memory stays bounded whatever the size.
+ * Resolves once the consumer's response has finished (`delivered`), or with the error for the
+ * producer.
  *
- * The consumer's response is destroyed on any failure, so its client sees a truncated body, never
- * a clean one. The producer's request is left open, so the caller can still answer it.
+ * On any failure the consumer's response is destroyed, so its client sees a truncated body, never
+ * a clean one; the producer's request is left open and paused, so it can still be answered.
+ *
+ * This is `stream.pipeline()`'s contract for one source and one sink, written out: `pipeline()`
+ * would destroy the producer's socket on failure, and its per-call AbortController (a DOMException
+ * with a stack trace on every finish) cost about 15 % of the CPU of a small message.
  */
 export async function relay (
   key: string,
@@ -25,22 +32,51 @@ export async function relay (
   bodySize: number,
   progress: RelayProgress
 ): Promise<RelayOutcome> {
-  consumer.writeHead(200, consumerHeaders(producer.headers))
-  try {
-    await pipeline(meteredBody(producer, bodySize, progress), consumer)
-    return { delivered: true, bytes: progress.bytes }
-  } catch (err) {
-    return { delivered: false, bytes: progress.bytes, error: producerError(key, err, producer, progress.bytes) }
-  }
-}
+  return await new Promise<RelayOutcome>(resolve => {
+    let settled = false
+    let producerEnded = false
 
-function producerError (key: string, err: unknown, producer: IncomingMessage, bytes: number): Error {
-  if (isHttpError(err)) return err
-  // The producer's own stream failed: it disconnected, and there is nobody left to tell.
-  if (producer.destroyed) return err instanceof Error ? err : new Error(String(err))
-  return consumerAborted(key, bytes)
-}
+    function settle (error?: Error): void {
+      if (settled) return
+      settled = true
+      cleanup()
+      if (error === undefined) return resolve({ delivered: true, bytes: progress.bytes })
+      // Cut the consumer off: a clean end would pass a partial message off as complete.
+      consumer.destroy()
+      if (!producerEnded) producer.pause()
+      resolve({ delivered: false, bytes: progress.bytes, error })
+    }
 
-function isHttpError (err: unknown): err is Error & { status: number } {
-  return err instanceof Error && typeof (err as { status?: unknown }).status === 'number'
+    function onData (chunk: Buffer): void {
+      progress.bytes += chunk.length
+      if (progress.bytes > bodySize) return settle(entityTooLarge(bodySize, progress.bytes))
+      if (!consumer.write(chunk)) producer.pause()
+    }
+    function onDrain (): void { producer.resume() }
+    function onProducerEnd (): void {
+      producerEnded = true
+      consumer.end()
+    }
+    function onConsumerFinish (): void { settle() }
+    function onProducerGone (): void {
+      // 'close' after 'end' is the normal end of a request; before it, the producer went away.
+      if (!producerEnded) settle(new Error(`the producer on channel ${key} disconnected after ${progress.bytes} bytes`))
+    }
+    function onConsumerGone (): void {
+      if (!consumer.writableFinished) settle(consumerAborted(key, progress.bytes))
+    }
+
+    function cleanup (): void {
+      producer.off('data', onData).off('end', onProducerEnd).off('close', onProducerGone).off('error', onProducerGone)
+      consumer.off('drain', onDrain).off('finish', onConsumerFinish).off('close', onConsumerGone).off('error', onConsumerGone)
+    }
+
+    // Either side may have gone in the instant between the match and now; its 'close' is past.
+    if (producer.destroyed) return settle(new Error(`the producer on channel ${key} disconnected before the transfer`))
+    if (consumer.destroyed) return settle(consumerAborted(key, 0))
+
+    consumer.writeHead(200, consumerHeaders(producer.headers))
+    producer.on('data', onData).on('end', onProducerEnd).on('close', onProducerGone).on('error', onProducerGone)
+    consumer.on('drain', onDrain).on('finish', onConsumerFinish).on('close', onConsumerGone).on('error', onConsumerGone)
+  })
 }
