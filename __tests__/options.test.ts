@@ -24,7 +24,10 @@ const DEFAULTS = {
   bodySize: Infinity,
   waitersPerChannel: 5000,
   waiters: 50_000,
-  listing: true
+  listing: true,
+  eventSize: 1024 * 1024,
+  cors: false,
+  ui: false
 }
 
 // Values that are never a positive integer, with how the message shows them.
@@ -90,7 +93,9 @@ describe('resolveOptions(options)', () => {
         timeout: 30_000,
         concurrency: 4,
         listing: false,
-        limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100 }
+        cors: 'https://app.example',
+        ui: true,
+        limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096 }
       })
       expect(resolved).toStrictEqual({
         timeout: 30_000,
@@ -98,7 +103,10 @@ describe('resolveOptions(options)', () => {
         bodySize: 1024,
         waitersPerChannel: 10,
         waiters: 100,
-        listing: false
+        listing: false,
+        eventSize: 4096,
+        cors: 'https://app.example',
+        ui: true
       })
     })
   })
@@ -259,15 +267,39 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known options when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ bodySize: 1024 }), 'httpipe: unknown option bodySize; known options: timeout, concurrency, limits, listing')
+      expectTypeError(() => resolveUntyped({ bodySize: 1024 }), 'httpipe: unknown option bodySize; known options: timeout, concurrency, limits, listing, cors, ui')
     })
 
     it('throws a TypeError listing the known limits when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ limits: { size: 1024 } }), 'httpipe: unknown option limits.size; known options: limits.bodySize, limits.waitersPerChannel, limits.waiters')
+      expectTypeError(() => resolveUntyped({ limits: { size: 1024 } }), 'httpipe: unknown option limits.size; known options: limits.bodySize, limits.waitersPerChannel, limits.waiters, limits.eventSize')
     })
 
     it('throws for an unknown key even when its value is undefined', () => {
       expectTypeError(() => resolveUntyped({ timeot: undefined }), 'httpipe: unknown option timeot; did you mean timeout?')
     })
+  })
+})
+
+describe('resolveOptions(options) for the browser-facing options', () => {
+  it('turns cors: true into the wildcard origin and keeps one origin as given', () => {
+    expect(resolveOptions({ cors: true }).cors).toBe('*')
+    expect(resolveOptions({ cors: 'https://app.example:8443' }).cors).toBe('https://app.example:8443')
+  })
+
+  it.each([
+    ['app.example', '"app.example"'],
+    ['https://app.example/', '"https://app.example/"'],
+    ['*', '"*"'],
+    [1, '1']
+  ])('throws a TypeError naming cors when it is %j', (value, shown) => {
+    expectTypeError(() => resolveUntyped({ cors: value }), `httpipe: option cors must be a boolean or an origin such as "https://app.example", got ${shown}`)
+  })
+
+  it('throws a TypeError naming ui when it is not a boolean', () => {
+    expectTypeError(() => resolveUntyped({ ui: 'yes' }), 'httpipe: option ui must be a boolean, got "yes"')
+  })
+
+  it('throws a TypeError naming limits.eventSize when it is not a positive integer', () => {
+    expectTypeError(() => resolveUntyped({ limits: { eventSize: 0 } }), 'httpipe: option limits.eventSize must be a positive integer (bytes), got 0')
   })
 })

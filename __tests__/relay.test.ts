@@ -273,7 +273,7 @@ describe.each(adapters)('relay ($name)', ({ create }) => {
         await send(`${url}/channels/ns${i % 7}/ch${i}`, 'POST', `m${i}`)
         expect((await consumer.done).body.toString()).toBe(`m${i}`)
       }
-      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 690 })
+      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 690, transfers: [] })
       expect((await request(url).get('/channels/namespaces').expect(200)).body).toEqual([])
     })
   })

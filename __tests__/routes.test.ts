@@ -231,7 +231,7 @@ describe.each(adapters)('routes ($name)', ({ create }) => {
   describe('stats()', () => {
     it('counts namespaces, channels, waiting producers and consumers, running transfers and bytes', async () => {
       const { url, pipe } = await start()
-      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 0 })
+      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 0, transfers: [] })
       const producer = open(`${url}/a/one`, 'POST', { 'Transfer-Encoding': 'chunked' })
       await producer.write('12345')
       const consumer = open(`${url}/a/one`, 'GET')
@@ -239,7 +239,9 @@ describe.each(adapters)('routes ($name)', ({ create }) => {
       const waitingProducer = send(`${url}/a/two`, 'POST', 'x')
       const waitingConsumer = open(`${url}/b/one`, 'GET')
       await waitUntil(() => pipe.stats().waitingProducers === 1 && pipe.stats().waitingConsumers === 1 && pipe.stats().bytesTransferred === 5)
-      expect(pipe.stats()).toEqual({ namespaces: 2, channels: 3, waitingProducers: 1, waitingConsumers: 1, runningTransfers: 1, bytesTransferred: 5 })
+      const { transfers, ...counts } = pipe.stats()
+      expect(counts).toEqual({ namespaces: 2, channels: 3, waitingProducers: 1, waitingConsumers: 1, runningTransfers: 1, bytesTransferred: 5 })
+      expect(transfers).toEqual([{ namespace: 'a', channel: 'one', bytes: 5, total: undefined, receivers: 1, pubsub: false, startedAt: expect.any(Number) }])
 
       producer.end('678')
       await consumer.done
@@ -249,7 +251,7 @@ describe.each(adapters)('routes ($name)', ({ create }) => {
       await send(`${url}/b/one`, 'DELETE')
       expect((await waitingProducer).status).toBe(410)
       expect((await waitingConsumer.done).status).toBe(410)
-      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 8 })
+      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 8, transfers: [] })
     })
   })
 })

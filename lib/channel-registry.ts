@@ -4,7 +4,8 @@ import { WaiterQueue, type QueueNode } from './waiter-queue'
 // This module owns the rendezvous state and nothing else: no express, no node:http, no timers,
 // so it can be unit-tested with plain objects and reused by any HTTP adapter.
 
-export type Role = 'producer' | 'consumer'
+/** Queue-mode producers and consumers match each other; pubsub subscribers wait for a broadcast. */
+export type Role = 'producer' | 'consumer' | 'subscriber'
 
 export interface RegistryLimits {
   readonly concurrency: number
@@ -19,6 +20,14 @@ export interface Transfer<W> {
   readonly key: string
   readonly producer: W
   readonly consumer: W
+}
+
+/** The subscribers a pubsub message goes to. Pass it back to {@link ChannelRegistry.finish} when done. */
+export interface Broadcast<W> {
+  readonly namespace: string
+  readonly channel: string
+  readonly key: string
+  readonly subscribers: readonly W[]
 }
 
 /** Proof of a place in a queue; {@link ChannelRegistry.withdraw} takes it back in O(1). */
@@ -43,7 +52,11 @@ interface Channel<W> {
   readonly key: string
   readonly producers: WaiterQueue<W>
   readonly consumers: WaiterQueue<W>
+  readonly subscribers: WaiterQueue<W>
+  /** Queue-mode transfers: what the concurrency gate counts. */
   running: number
+  /** Pubsub broadcasts: they keep the channel alive but pass no gate. */
+  broadcasting: number
 }
 
 interface TicketState<W> extends Ticket<W> {
@@ -51,8 +64,9 @@ interface TicketState<W> extends Ticket<W> {
   readonly node: QueueNode<W>
 }
 
-interface TransferState<W> extends Transfer<W> {
+interface RunningState<W> {
   readonly state: Channel<W>
+  readonly broadcast: boolean
   finished: boolean
 }
 
@@ -81,41 +95,71 @@ export class ChannelRegistry<W> {
    * A waiter that is matched at once is admitted even when the queues are at their limits.
    */
   enqueue (namespace: string, name: string, role: Role, waiter: W): Ticket<W> | Rejection {
-    const existing = this.#namespaces.get(namespace)?.get(name)
-    const matchesAtOnce = existing !== undefined &&
-      existing.running < this.#limits.concurrency &&
-      (role === 'producer' ? existing.consumers : existing.producers).size > 0
-    if (!matchesAtOnce) {
-      if (existing !== undefined && existing.producers.size + existing.consumers.size >= this.#limits.waitersPerChannel) return 'channel.full'
-      if (this.#waitingProducers + this.#waitingConsumers >= this.#limits.waiters) return 'router.full'
-    }
-
-    const channel = existing ?? this.#create(namespace, name)
-    const queue = role === 'producer' ? channel.producers : channel.consumers
-    const ticket: TicketState<W> = { role, waiter, channel, node: queue.push(waiter) }
+    const refusal = this.refusal(namespace, name, role)
+    if (refusal !== undefined) return refusal
+    const channel = this.#namespaces.get(namespace)?.get(name) ?? this.#create(namespace, name)
+    const ticket: TicketState<W> = { role, waiter, channel, node: queueOf(channel, role).push(waiter) }
     this.#count(role, 1)
     this.#match(channel)
     return ticket
   }
 
+  /** Why {@link enqueue} would turn such a waiter away now; `undefined` when it would not. */
+  refusal (namespace: string, name: string, role: Role): Rejection | undefined {
+    const existing = this.#namespaces.get(namespace)?.get(name)
+    const matchesAtOnce = existing !== undefined && role !== 'subscriber' &&
+      existing.running < this.#limits.concurrency &&
+      (role === 'producer' ? existing.consumers : existing.producers).size > 0
+    if (matchesAtOnce) return undefined
+    if (existing !== undefined && waitingOn(existing) >= this.#limits.waitersPerChannel) return 'channel.full'
+    if (this.#waitingProducers + this.#waitingConsumers >= this.#limits.waiters) return 'router.full'
+    return undefined
+  }
+
   /** Takes a waiter out of its queue. `false` when it was already matched or removed. */
   withdraw (ticket: Ticket<W>): boolean {
     const { channel, node, role } = ticket as TicketState<W>
-    const queue = role === 'producer' ? channel.producers : channel.consumers
-    if (!queue.remove(node)) return false
+    if (!queueOf(channel, role).remove(node)) return false
     this.#count(role, -1)
     this.#prune(channel)
     return true
   }
 
-  /** Ends a transfer: opens the gate for the next pair on its channel. Idempotent. */
-  finish (transfer: Transfer<W>): void {
-    const state = transfer as TransferState<W>
+  /**
+   * Takes every subscriber waiting on a channel for one pubsub message. Returns `undefined` when
+   * none waits: the message then goes nowhere, and no channel is created for it.
+   */
+  publish (namespace: string, name: string): Broadcast<W> | undefined {
+    const channel = this.#namespaces.get(namespace)?.get(name)
+    if (channel === undefined || channel.subscribers.size === 0) return undefined
+    const subscribers = channel.subscribers.clear()
+    this.#waitingConsumers -= subscribers.length
+    channel.broadcasting++
+    this.#running++
+    const broadcast: Broadcast<W> & RunningState<W> = {
+      namespace,
+      channel: name,
+      key: channel.key,
+      subscribers,
+      state: channel,
+      broadcast: true,
+      finished: false
+    }
+    return broadcast
+  }
+
+  /** Ends a transfer or broadcast: a transfer opens the gate for the next pair. Idempotent. */
+  finish (running: Transfer<W> | Broadcast<W>): void {
+    const state = running as unknown as RunningState<W>
     if (state.finished) return
     state.finished = true
-    state.state.running--
     this.#running--
-    this.#match(state.state)
+    if (state.broadcast) {
+      state.state.broadcasting--
+    } else {
+      state.state.running--
+      this.#match(state.state)
+    }
     this.#prune(state.state)
   }
 
@@ -168,7 +212,9 @@ export class ChannelRegistry<W> {
       key: channelKey(namespace, name),
       producers: new WaiterQueue(),
       consumers: new WaiterQueue(),
-      running: 0
+      subscribers: new WaiterQueue(),
+      running: 0,
+      broadcasting: 0
     }
     channels.set(name, channel)
     this.#channelCount++
@@ -183,13 +229,14 @@ export class ChannelRegistry<W> {
       this.#count('consumer', -1)
       channel.running++
       this.#running++
-      const transfer: TransferState<W> = {
+      const transfer: Transfer<W> & RunningState<W> = {
         namespace: channel.namespace,
         channel: channel.name,
         key: channel.key,
         producer,
         consumer,
         state: channel,
+        broadcast: false,
         finished: false
       }
       this.#onMatch(transfer)
@@ -198,7 +245,7 @@ export class ChannelRegistry<W> {
 
   #evict (channel: Channel<W>): W[] {
     const producers = channel.producers.clear()
-    const consumers = channel.consumers.clear()
+    const consumers = [...channel.consumers.clear(), ...channel.subscribers.clear()]
     this.#count('producer', -producers.length)
     this.#count('consumer', -consumers.length)
     this.#prune(channel)
@@ -211,7 +258,7 @@ export class ChannelRegistry<W> {
   }
 
   #prune (channel: Channel<W>): void {
-    if (channel.running > 0 || channel.producers.size > 0 || channel.consumers.size > 0) return
+    if (channel.running > 0 || channel.broadcasting > 0 || waitingOn(channel) > 0) return
     const channels = this.#namespaces.get(channel.namespace)
     // A nested match may have pruned it already and a new channel may hold the name since.
     if (channels?.get(channel.name) !== channel) return
@@ -219,4 +266,12 @@ export class ChannelRegistry<W> {
     this.#channelCount--
     if (channels.size === 0) this.#namespaces.delete(channel.namespace)
   }
+}
+
+function queueOf<W> (channel: Channel<W>, role: Role): WaiterQueue<W> {
+  return role === 'producer' ? channel.producers : role === 'consumer' ? channel.consumers : channel.subscribers
+}
+
+function waitingOn<W> (channel: Channel<W>): number {
+  return channel.producers.size + channel.consumers.size + channel.subscribers.size
 }

@@ -1,20 +1,44 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import { broadcast } from './broadcast'
 import { parseRoute, type Route } from './channel-key'
-import { ChannelRegistry, type Role, type Ticket, type Transfer } from './channel-registry'
+import { parseChannelQuery, type ChannelQuery } from './channel-query'
+import { ChannelRegistry, type Broadcast, type Role, type Ticket, type Transfer } from './channel-registry'
 import { SAFETY_HEADERS } from './consumer-headers'
+import { applyCors } from './cors'
 import * as errors from './errors'
+import { EventWriter, endEventStream, openEventStream, wantsEventStream } from './event-stream'
 import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './options'
-import { relay, type RelayProgress } from './relay'
+import { relay, type MessageSource, type RelayProgress } from './relay'
+import { servePage, wantsPage } from './ui'
+
+/** A transfer or broadcast under way, for progress displays. */
+export interface TransferProgress {
+  readonly namespace: string
+  readonly channel: string
+  /** Message bytes moved so far. */
+  readonly bytes: number
+  /** The producer's `Content-Length`, when it sent one. */
+  readonly total: number | undefined
+  /** `1` for a queue-mode transfer; the number of subscribers for a pubsub broadcast. */
+  readonly receivers: number
+  readonly pubsub: boolean
+  /** When it started, in ms since the epoch. */
+  readonly startedAt: number
+}
 
 /** Counters of a router or handler at one moment. */
 export interface HttpipeStats {
   namespaces: number
   channels: number
   waitingProducers: number
+  /** Waiting consumers, pubsub subscribers and live subscriptions between messages. */
   waitingConsumers: number
   runningTransfers: number
   /** Message bytes relayed to consumers since creation, running transfers included. */
   bytesTransferred: number
+  /** Each running transfer with its progress. */
+  transfers: TransferProgress[]
 }
 
 /** The continuation of an adapter: `next(err)` to report an error, `next()` to pass. */
@@ -39,10 +63,20 @@ interface Waiter {
   readonly req: IncomingMessage
   readonly res: ServerResponse
   readonly next: Next
+  readonly namespace: string
+  readonly channel: string
   readonly key: string
+  /** A producer's message; undefined for consumers. */
+  readonly source: MessageSource | undefined
+  /** A live (text/event-stream) subscriber: it waits again after each message. */
+  readonly live: boolean
   ticket: Ticket<Waiter> | undefined
   timer: NodeJS.Timeout | undefined
   onClose: (() => void) | undefined
+}
+
+interface Running extends RelayProgress {
+  readonly info: Omit<TransferProgress, 'bytes'>
 }
 
 const CHANNEL_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const
@@ -52,36 +86,44 @@ const NAMESPACE_METHODS = ['GET', 'DELETE'] as const
 export function createPipeCore (options?: HttpipeOptions): PipeCore {
   const config: ResolvedOptions = resolveOptions(options)
   const registry = new ChannelRegistry<Waiter>(config, startTransfer)
-  const running = new Set<RelayProgress>()
+  const running = new Set<Running>()
   let bytesDelivered = 0
   let closed = false
   let idle: (() => void) | undefined
   const whenIdle = new Promise<void>(resolve => { idle = resolve })
 
   function handle (req: IncomingMessage, res: ServerResponse, next: Next): void {
+    if (config.cors !== false && applyCors(config.cors, req, res)) return
     if (closed) return next(errors.routerClosed())
     let route: Route
+    let query: ChannelQuery
     try {
       route = parseRoute(req.url ?? '/')
+      query = route.kind === 'channel' ? parseChannelQuery(req.url ?? '/') : parseChannelQuery('')
     } catch (err) {
       return next(err)
     }
     switch (route.kind) {
-      case 'channel': return handleChannel(route.namespace, route.channel, route.key, req, res, next)
+      case 'channel': return handleChannel(route.namespace, route.channel, route.key, query, req, res, next)
       case 'namespace': return handleNamespace(route.namespace, req, res, next)
       case 'namespaces':
         // Only the one-segment GET lists; `namespaces` stays a namespace for everything else.
         if (req.method === 'GET') return listNamespaces(res, next)
         return handleNamespace('namespaces', req, res, next)
-      case 'root': return next(errors.routeNotFound('/'))
+      case 'root':
+        if (config.ui && wantsPage(req)) return servePage(req, res)
+        return next(errors.routeNotFound('/'))
     }
   }
 
-  function handleChannel (namespace: string, channel: string, key: string, req: IncomingMessage, res: ServerResponse, next: Next): void {
+  function handleChannel (namespace: string, channel: string, key: string, query: ChannelQuery, req: IncomingMessage, res: ServerResponse, next: Next): void {
     switch (req.method) {
       case 'POST':
-      case 'PUT': return acceptProducer(namespace, channel, key, req, res, next)
-      case 'GET': return acceptConsumer(namespace, channel, key, req, res, next)
+      case 'PUT':
+        return acceptProducer(namespace, channel, key, query.pubsub, req, res, next)
+      case 'GET':
+        if (query.link !== undefined) return acceptLinkProducer(namespace, channel, key, query, req, res, next)
+        return acceptConsumer(namespace, channel, key, query.pubsub, req, res, next)
       case 'DELETE':
         reject(registry.deleteChannel(namespace, channel), errors.channelDeleted(key))
         return noContent(res)
@@ -111,43 +153,70 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     sendJson(res, registry.namespaces())
   }
 
-  function acceptProducer (namespace: string, channel: string, key: string, req: IncomingMessage, res: ServerResponse, next: Next): void {
+  function acceptProducer (namespace: string, channel: string, key: string, pubsub: boolean, req: IncomingMessage, res: ServerResponse, next: Next): void {
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > config.bodySize) {
       return next(errors.entityTooLarge(config.bodySize, Number(declared)))
     }
     if (req.readableDidRead || req.readableEnded) return next(errors.bodyConsumed())
-    wait(namespace, channel, key, 'producer', req, res, next)
+    const source = { body: req, headers: req.headers }
+    if (pubsub) return publish(namespace, channel, source, res, next)
+    wait({ req, res, next, namespace, channel, key, source, live: false }, 'producer')
   }
 
-  function acceptConsumer (namespace: string, channel: string, key: string, req: IncomingMessage, res: ServerResponse, next: Next): void {
+  /** `GET ?method=post&body=TEXT`: a producer a browser link can be (patchbay's form). */
+  function acceptLinkProducer (namespace: string, channel: string, key: string, query: ChannelQuery, req: IncomingMessage, res: ServerResponse, next: Next): void {
+    const body = Buffer.from(query.link?.body ?? '')
+    if (body.length > config.bodySize) return next(errors.entityTooLarge(config.bodySize, body.length))
+    const headers: IncomingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) }
+    const source = { body: Readable.from([body]), headers }
+    if (query.pubsub) return publish(namespace, channel, source, res, next)
+    wait({ req, res, next, namespace, channel, key, source, live: false }, 'producer')
+  }
+
+  function acceptConsumer (namespace: string, channel: string, key: string, pubsub: boolean, req: IncomingMessage, res: ServerResponse, next: Next): void {
     if (req.headers['service-worker'] === 'script') return next(errors.serviceWorkerRefused())
-    wait(namespace, channel, key, 'consumer', req, res, next)
+    const role: Role = pubsub ? 'subscriber' : 'consumer'
+    const waiter = { req, res, next, namespace, channel, key, source: undefined, live: wantsEventStream(req) }
+    if (!waiter.live) return wait(waiter, role)
+    // The stream's 200 goes out before the first message, so refuse now what the queue would.
+    const refusal = registry.refusal(namespace, channel, role)
+    if (refusal !== undefined) return next(rejection(refusal, key))
+    openEventStream(res, key)
+    wait(waiter, role)
   }
 
-  function wait (namespace: string, channel: string, key: string, role: Role, req: IncomingMessage, res: ServerResponse, next: Next): void {
-    const waiter: Waiter = { req, res, next, key, ticket: undefined, timer: undefined, onClose: undefined }
+  function wait (fields: Omit<Waiter, 'ticket' | 'timer' | 'onClose'>, role: Role): void {
+    enqueue({ ...fields, ticket: undefined, timer: undefined, onClose: undefined }, role)
+  }
+
+  function enqueue (waiter: Waiter, role: Role): void {
     // Armed before enqueueing, because enqueue may match this waiter synchronously.
     waiter.onClose = () => {
       if (waiter.ticket !== undefined) registry.withdraw(waiter.ticket)
       settle(waiter)
     }
-    res.once('close', waiter.onClose)
-    if (config.timeout !== Infinity) {
+    waiter.res.once('close', waiter.onClose)
+    // A live subscription has no wait to time out: it is meant to stay open.
+    if (config.timeout !== Infinity && !waiter.live) {
       waiter.timer = setTimeout(() => {
         if (waiter.ticket !== undefined && registry.withdraw(waiter.ticket)) {
           settle(waiter)
-          next(errors.waitTimedOut(key, config.timeout))
+          waiter.next(errors.waitTimedOut(waiter.key, config.timeout))
         }
       }, config.timeout)
     }
-    const admitted = registry.enqueue(namespace, channel, role, waiter)
+    const admitted = registry.enqueue(waiter.namespace, waiter.channel, role, waiter)
     if (typeof admitted === 'string') {
       settle(waiter)
-      return next(admitted === 'channel.full' ? errors.channelFull(key, config.waitersPerChannel) : errors.routerFull(config.waiters))
+      return fail(waiter, rejection(admitted, waiter.key))
     }
     // When matched at once, settle() has already run; the ticket is then spent and never used.
     waiter.ticket = admitted
+  }
+
+  function rejection (reason: 'channel.full' | 'router.full', key: string): Error {
+    return reason === 'channel.full' ? errors.channelFull(key, config.waitersPerChannel) : errors.routerFull(config.waiters)
   }
 
   /** Detaches a waiter's timer and close listener; idempotent. */
@@ -170,31 +239,87 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
 
   async function runTransfer (transfer: Transfer<Waiter>): Promise<void> {
     const { key, producer, consumer } = transfer
-    const progress: RelayProgress = { bytes: 0 }
-    running.add(progress)
-    const outcome = await relay(key, producer.req, consumer.res, config.bodySize, progress)
-    running.delete(progress)
-    bytesDelivered += outcome.bytes
+    const source = producer.source as MessageSource
+    const sink = consumer.live ? new EventWriter(consumer.res, key, config.eventSize) : consumer.res
+    const progress = track(transfer, source, 1, false)
+    const outcome = await relay(key, source, sink, config.bodySize, progress)
+    untrack(progress)
     registry.finish(transfer)
-    if (outcome.delivered) {
-      producer.res.writeHead(200, { 'Content-Length': '0', ...SAFETY_HEADERS }).end()
-    } else if (!producer.res.headersSent && !producer.res.destroyed) {
-      producer.next(outcome.error)
-    }
+    if (outcome.delivered) answerProducer(producer.res, undefined)
+    else fail(producer, outcome.error)
+    if (consumer.live) resubscribe(consumer, 'consumer')
     if (closed && registry.stats().runningTransfers === 0) idle?.()
+  }
+
+  function publish (namespace: string, channel: string, source: MessageSource, res: ServerResponse, next: Next): void {
+    const taken = registry.publish(namespace, channel)
+    // Nobody subscribed: the message is dropped, as in patchbay, and the publisher is told so.
+    if (taken === undefined) return answerProducer(res, 0)
+    runBroadcast(taken, source, res, next).catch(err => { res.destroy(err as Error) })
+  }
+
+  async function runBroadcast (taken: Broadcast<Waiter>, source: MessageSource, res: ServerResponse, next: Next): Promise<void> {
+    for (const subscriber of taken.subscribers) settle(subscriber)
+    const sinks = taken.subscribers.map(s => s.live ? new EventWriter(s.res, taken.key, config.eventSize) : s.res)
+    const progress = track(taken, source, sinks.length, true)
+    const outcome = await broadcast(source, sinks, config.bodySize, progress)
+    untrack(progress)
+    registry.finish(taken)
+    if (outcome.error === undefined) answerProducer(res, outcome.receivers)
+    else if (!res.headersSent && !res.destroyed) next(outcome.error)
+    for (const subscriber of taken.subscribers) if (subscriber.live) resubscribe(subscriber, 'subscriber')
+    if (closed && registry.stats().runningTransfers === 0) idle?.()
+  }
+
+  function resubscribe (waiter: Waiter, role: Role): void {
+    if (waiter.res.destroyed || waiter.res.writableEnded) return
+    if (closed) return endEventStream(waiter.res, errors.routerClosed())
+    enqueue(waiter, role)
+  }
+
+  function track (of: { namespace: string, channel: string }, source: MessageSource, receivers: number, pubsub: boolean): Running {
+    const length = source.headers['content-length']
+    const entry: Running = {
+      bytes: 0,
+      info: {
+        namespace: of.namespace,
+        channel: of.channel,
+        total: length === undefined ? undefined : Number(length),
+        receivers,
+        pubsub,
+        startedAt: Date.now()
+      }
+    }
+    running.add(entry)
+    return entry
+  }
+
+  function untrack (entry: Running): void {
+    running.delete(entry)
+    bytesDelivered += entry.bytes
+  }
+
+  /** Tells a waiter why it is turned away: an error response, or an error event on a live stream. */
+  function fail (waiter: Waiter, error: Error): void {
+    if (waiter.live && waiter.res.headersSent) return endEventStream(waiter.res, error)
+    if (!waiter.res.headersSent && !waiter.res.destroyed) waiter.next(error)
   }
 
   function reject (waiters: readonly Waiter[], error: Error): void {
     for (const waiter of waiters) {
       settle(waiter)
-      waiter.next(error)
+      fail(waiter, error)
     }
   }
 
   function stats (): HttpipeStats {
     let inFlight = 0
-    for (const progress of running) inFlight += progress.bytes
-    return { ...registry.stats(), bytesTransferred: bytesDelivered + inFlight }
+    const transfers: TransferProgress[] = []
+    for (const entry of running) {
+      inFlight += entry.bytes
+      transfers.push({ ...entry.info, bytes: entry.bytes })
+    }
+    return { ...registry.stats(), bytesTransferred: bytesDelivered + inFlight, transfers }
   }
 
   function close (): Promise<void> {
@@ -207,6 +332,13 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   return { handle, stats, close }
+}
+
+/** The producer's `200`: a publisher also learns how many subscribers received its message. */
+function answerProducer (res: ServerResponse, receivers: number | undefined): void {
+  if (res.headersSent || res.destroyed) return
+  const headers = receivers === undefined ? SAFETY_HEADERS : { ...SAFETY_HEADERS, 'X-Httpipe-Receivers': String(receivers) }
+  res.writeHead(200, { 'Content-Length': '0', ...headers }).end()
 }
 
 function sendJson (res: ServerResponse, value: unknown): void {

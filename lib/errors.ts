@@ -20,6 +20,8 @@ export type HttpipeErrorType =
   | 'body.consumed'
   | 'consumer.aborted'
   | 'service.worker.refused'
+  | 'query.invalid'
+  | 'message.not.text'
 
 export type HttpipeError = HttpError & { type: HttpipeErrorType }
 
@@ -87,8 +89,9 @@ export function routerClosed (): HttpipeError {
   })
 }
 
-export function entityTooLarge (limit: number, received: number): HttpipeError {
-  return httpipeError(413, `message is larger than ${limit} bytes (limits.bodySize); received ${received}`, {
+export function entityTooLarge (limit: number, received: number, option = 'limits.bodySize', taker?: string): HttpipeError {
+  const whose = taker === undefined ? '' : ` ${taker} takes`
+  return httpipeError(413, `message is larger than ${limit} bytes${whose} (${option}); received ${received}`, {
     type: 'entity.too.large',
     limit,
     received
@@ -112,5 +115,16 @@ export function consumerAborted (key: string, sent: number): HttpipeError {
 export function serviceWorkerRefused (): HttpipeError {
   return httpipeError(400, 'a channel cannot be registered as a service worker (request header Service-Worker: script)', {
     type: 'service.worker.refused'
+  })
+}
+
+export function invalidQuery (reason: string): HttpipeError {
+  return httpipeError(400, `invalid query string: ${reason}`, { type: 'query.invalid' })
+}
+
+export function notText (key: string): HttpipeError {
+  return httpipeError(415, `the consumer on channel ${key} is a live (text/event-stream) subscription and takes UTF-8 text only`, {
+    type: 'message.not.text',
+    channel: key
   })
 }

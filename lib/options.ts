@@ -11,6 +11,14 @@ export interface HttpipeOptions {
   limits?: HttpipeLimits | undefined
   /** Serve `GET /namespaces` and `GET /{namespace}`. Default: `true`. When `false`: `404`. */
   listing?: boolean | undefined
+  /**
+   * Answer cross-origin requests: `true` allows any origin (`*`), a string allows that one origin
+   * (e.g. `'https://app.example'`). Preflight `OPTIONS` is answered without touching any channel.
+   * Default: `false`.
+   */
+  cors?: boolean | string | undefined
+  /** Serve the web page at the mount path (`GET /` asking for `text/html`). Default: `false`. */
+  ui?: boolean | undefined
 }
 
 export interface HttpipeLimits {
@@ -23,6 +31,11 @@ export interface HttpipeLimits {
   waitersPerChannel?: number | undefined
   /** Requests waiting in the whole router. Default: `50000`. Breach: `503` with `Retry-After`. */
   waiters?: number | undefined
+  /**
+   * Largest message a live (`text/event-stream`) subscriber takes, in bytes: each message is held
+   * whole to be framed as one event. Default: `1048576` (1 MiB). Breach: `413` to the producer.
+   */
+  eventSize?: number | undefined
 }
 
 export interface ResolvedOptions {
@@ -32,10 +45,14 @@ export interface ResolvedOptions {
   readonly waitersPerChannel: number
   readonly waiters: number
   readonly listing: boolean
+  readonly eventSize: number
+  /** `false`, `'*'`, or the one allowed origin. */
+  readonly cors: false | string
+  readonly ui: boolean
 }
 
-const OPTION_NAMES = ['timeout', 'concurrency', 'limits', 'listing'] as const
-const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters'] as const
+const OPTION_NAMES = ['timeout', 'concurrency', 'limits', 'listing', 'cors', 'ui'] as const
+const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize'] as const
 
 // setTimeout() silently fires after 1 ms for anything above this, so a larger timeout is a bug.
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -44,17 +61,22 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPlainObject('options', options)
   expectKnownKeys('', options, OPTION_NAMES)
-  const { timeout, concurrency = 1, limits = {}, listing = true } = options
+  const { timeout, concurrency = 1, limits = {}, listing = true, cors = false, ui = false } = options
   expectPlainObject('limits', limits)
   expectKnownKeys('limits.', limits, LIMIT_NAMES)
-  const { bodySize, waitersPerChannel = 5000, waiters = 50_000 } = limits
+  const { bodySize, waitersPerChannel = 5000, waiters = 50_000, eventSize = 1024 * 1024 } = limits
 
   if (timeout !== undefined) expectPositiveInteger('timeout', timeout, 'ms', MAX_TIMER_MS)
   expectPositiveInteger('concurrency', concurrency, 'transfers per channel')
   if (bodySize !== undefined) expectPositiveInteger('limits.bodySize', bodySize, 'bytes')
   expectPositiveInteger('limits.waitersPerChannel', waitersPerChannel, 'requests')
   expectPositiveInteger('limits.waiters', waiters, 'requests')
+  expectPositiveInteger('limits.eventSize', eventSize, 'bytes')
   if (typeof listing !== 'boolean') throw optionError('listing', 'must be a boolean', listing)
+  if (typeof ui !== 'boolean') throw optionError('ui', 'must be a boolean', ui)
+  if (typeof cors !== 'boolean' && !(typeof cors === 'string' && /^https?:\/\/[^/\s]+$/.test(cors))) {
+    throw optionError('cors', 'must be a boolean or an origin such as "https://app.example"', cors)
+  }
 
   return Object.freeze({
     timeout: timeout ?? Infinity,
@@ -62,7 +84,10 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
     bodySize: bodySize ?? Infinity,
     waitersPerChannel,
     waiters,
-    listing
+    listing,
+    eventSize,
+    cors: cors === true ? '*' : cors,
+    ui
   })
 }
 

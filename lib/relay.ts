@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ServerResponse, type IncomingHttpHeaders } from 'node:http'
+import type { Readable, Writable } from 'node:stream'
 import { consumerHeaders } from './consumer-headers'
 import { consumerAborted, entityTooLarge } from './errors'
 
@@ -11,6 +12,15 @@ export type RelayOutcome =
 export interface RelayProgress {
   bytes: number
 }
+
+/** A producer's body: its request, or the text of a link producer's query. */
+export interface MessageSource {
+  readonly body: Readable
+  readonly headers: IncomingHttpHeaders
+}
+
+/** Where a message goes: a consumer's response, or the event writer of a live subscriber. */
+export type MessageSink = ServerResponse | Writable
 
 /**
  * Streams one producer's body into one consumer's response with backpressure: the producer is
@@ -27,11 +37,12 @@ export interface RelayProgress {
  */
 export async function relay (
   key: string,
-  producer: IncomingMessage,
-  consumer: ServerResponse,
+  source: MessageSource,
+  consumer: MessageSink,
   bodySize: number,
   progress: RelayProgress
 ): Promise<RelayOutcome> {
+  const producer = source.body
   return await new Promise<RelayOutcome>(resolve => {
     let settled = false
     let producerEnded = false
@@ -65,18 +76,23 @@ export async function relay (
     function onConsumerGone (): void {
       if (!consumer.writableFinished) settle(consumerAborted(key, progress.bytes))
     }
+    function onConsumerError (err: Error): void {
+      // An event writer refuses a message with an error meant for the producer (415, 413).
+      settle(typeof (err as { status?: unknown }).status === 'number' ? err : consumerAborted(key, progress.bytes))
+    }
 
     function cleanup (): void {
       producer.off('data', onData).off('end', onProducerEnd).off('close', onProducerGone).off('error', onProducerGone)
-      consumer.off('drain', onDrain).off('finish', onConsumerFinish).off('close', onConsumerGone).off('error', onConsumerGone)
+      consumer.off('drain', onDrain).off('finish', onConsumerFinish).off('close', onConsumerGone).off('error', onConsumerError)
     }
 
     // Either side may have gone in the instant between the match and now; its 'close' is past.
     if (producer.destroyed) return settle(new Error(`the producer on channel ${key} disconnected before the transfer`))
     if (consumer.destroyed) return settle(consumerAborted(key, 0))
 
-    consumer.writeHead(200, consumerHeaders(producer.headers))
+    if (consumer instanceof ServerResponse) consumer.writeHead(200, consumerHeaders(source.headers))
     producer.on('data', onData).on('end', onProducerEnd).on('close', onProducerGone).on('error', onProducerGone)
-    consumer.on('drain', onDrain).on('finish', onConsumerFinish).on('close', onConsumerGone).on('error', onConsumerGone)
+    consumer.on('drain', onDrain).on('finish', onConsumerFinish).on('close', onConsumerGone).on('error', onConsumerError)
+    producer.resume()
   })
 }
