@@ -25,7 +25,7 @@ describe('parseCli(argv, env)', () => {
       expect(settings).toEqual({
         port: 3000,
         host: '0.0.0.0',
-        options: { requestTimeout: 0, listing: true, limits: { bodySize: undefined } }
+        options: { requestTimeout: 0, listing: true, cors: false, ui: true, limits: { bodySize: undefined } }
       })
       expect(settings.options.limits?.bodySize).toBeUndefined()
     })
@@ -106,11 +106,21 @@ describe('parseCli(argv, env)', () => {
       expect(serve(['--no-listing']).options.listing).toBe(false)
     })
 
+    it('reads --cors as any origin and --cors-origin as one origin', () => {
+      expect(serve(['--cors']).options.cors).toBe(true)
+      expect(serve(['--cors-origin', 'https://app.example']).options.cors).toBe('https://app.example')
+    })
+
+    it('serves the web page unless --no-ui', () => {
+      expect(serve([]).options.ui).toBe(true)
+      expect(serve(['--no-ui']).options.ui).toBe(false)
+    })
+
     it('combines every flag', () => {
-      expect(serve(['--port', '1', '--host', '::', '--request-timeout', '2', '--max-body-size', '3', '--no-listing'])).toEqual({
+      expect(serve(['--port', '1', '--host', '::', '--request-timeout', '2', '--max-body-size', '3', '--no-listing', '--cors', '--no-ui'])).toEqual({
         port: 1,
         host: '::',
-        options: { requestTimeout: 2000, listing: false, limits: { bodySize: 3 } }
+        options: { requestTimeout: 2000, listing: false, cors: true, ui: false, limits: { bodySize: 3 } }
       })
     })
   })
@@ -138,7 +148,7 @@ describe('parseCli(argv, env)', () => {
       expect(serve(['--port', '9000'], env)).toEqual({
         port: 9000,
         host: '127.0.0.1',
-        options: { requestTimeout: 30_000, listing: true, limits: { bodySize: undefined } }
+        options: { requestTimeout: 30_000, listing: true, cors: false, ui: true, limits: { bodySize: undefined } }
       })
     })
   })

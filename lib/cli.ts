@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { MOUNT_PATH, createStandaloneServer, type StandaloneOptions } from './server'
+import { MOUNT_PATH, createStandaloneServer, type StandaloneOptions, type StandaloneServer } from './server'
 
 const USAGE = `Usage: httpipe [options]
 
@@ -15,6 +15,9 @@ Options:
                               long a producer can wait (env REQUEST_TIMEOUT; default: none)
   --max-body-size BYTES       largest message (limits.bodySize; default: none)
   --no-listing                do not serve the namespace and channel listings
+  --cors                      answer cross-origin requests from any origin
+  --cors-origin ORIGIN        answer cross-origin requests from this origin only
+  --no-ui                     do not serve the web page at ${MOUNT_PATH}/
   --help                      show this help
   --version                   show the version
 `
@@ -40,6 +43,9 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
       'request-timeout': { type: 'string' },
       'max-body-size': { type: 'string' },
       'no-listing': { type: 'boolean' },
+      cors: { type: 'boolean' },
+      'cors-origin': { type: 'string' },
+      'no-ui': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' }
     },
@@ -54,7 +60,8 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
   const timeoutText = values['request-timeout'] ?? env.REQUEST_TIMEOUT
   const requestTimeout = timeoutText === undefined || timeoutText === '' ? 0 : seconds('--request-timeout (or REQUEST_TIMEOUT)', timeoutText)
   const bodySize = values['max-body-size'] === undefined ? undefined : integer('--max-body-size', values['max-body-size'], 1, Number.MAX_SAFE_INTEGER)
-  const options: StandaloneOptions = { requestTimeout, listing: values['no-listing'] !== true, limits: { bodySize } }
+  const cors = values['cors-origin'] ?? values.cors === true
+  const options: StandaloneOptions = { requestTimeout, listing: values['no-listing'] !== true, cors, ui: values['no-ui'] !== true, limits: { bodySize } }
   return { kind: 'serve', settings: { port, host, options } }
 }
 
@@ -108,7 +115,16 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
   }
 
   const { port, host, options } = command.settings
-  const { server, pipe } = createStandaloneServer(options)
+  let standalone: StandaloneServer
+  try {
+    standalone = createStandaloneServer(options)
+  } catch (err) {
+    // An option the flags could not check alone, such as a malformed --cors-origin.
+    process.stderr.write(`${(err as Error).message}\n`)
+    process.exitCode = 2
+    return
+  }
+  const { server, pipe } = standalone
   server.on('error', err => {
     process.stderr.write(`httpipe: cannot listen on ${host}:${port}: ${err.message}\n`)
     process.exit(1)
