@@ -140,7 +140,10 @@ describe.each(adapters)('pubsub ($name)', ({ create }) => {
     const writeMore = (): void => {
       while (written < total) {
         written += chunk.length
-        if (!publisher.write(chunk)) return void publisher.once('drain', writeMore)
+        if (!publisher.write(chunk)) {
+          publisher.once('drain', writeMore)
+          return
+        }
       }
       publisher.end()
     }
