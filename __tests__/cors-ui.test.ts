@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { UI_PAGE_CSP } from '../lib/ui-page'
+import { adapters } from './helpers/app'
+import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+
+describe.each(adapters)('cors ($name)', ({ create }) => {
+  let server: Listening | undefined
+  afterEach(async () => { await server?.close(); server = undefined })
+
+  async function start (options?: Parameters<typeof create>[0]): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
+    const { app, pipe } = create(options)
+    server = await listen(app)
+    return { url: `${server.url}/channels/ns/ch`, pipe }
+  }
+
+  it('answers a preflight without touching any channel', async () => {
+    const { url, pipe } = await start({ cors: true })
+    const res = await send(url, 'OPTIONS', undefined, {
+      Origin: 'https://app.example',
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'content-type'
+    })
+    expect(res.status).toBe(204)
+    expect(res.headers['access-control-allow-origin']).toBe('*')
+    expect(res.headers['access-control-allow-methods']).toBe('GET, POST, PUT, DELETE')
+    expect(res.headers['access-control-allow-headers']).toBe('Content-Type, Content-Disposition, Last-Event-ID')
+    expect(res.headers['access-control-max-age']).toBe('600')
+    expect(pipe.stats()).toMatchObject({ channels: 0, waitingConsumers: 0, waitingProducers: 0 })
+  })
+
+  it('lets a cross-origin consumer read the message and the headers it needs', async () => {
+    const { url, pipe } = await start({ cors: true })
+    const consumer = open(url, 'GET', { Origin: 'https://app.example' })
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    const producer = await send(url, 'POST', 'x', { Origin: 'https://app.example', 'Content-Disposition': 'attachment; filename="x"' })
+    expect(producer.headers['access-control-allow-origin']).toBe('*')
+    const { headers } = await consumer.done
+    expect(headers['access-control-allow-origin']).toBe('*')
+    expect(headers['access-control-expose-headers']).toBe('Content-Disposition, X-Httpipe-Receivers')
+  })
+
+  it('allows only the configured origin when cors is an origin', async () => {
+    const { url } = await start({ cors: 'https://app.example' })
+    const allowed = await send(url, 'OPTIONS', undefined, { Origin: 'https://app.example', 'Access-Control-Request-Method': 'GET' })
+    expect(allowed.status).toBe(204)
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example')
+    expect(allowed.headers.vary).toBe('Origin')
+    const other = await send(url, 'OPTIONS', undefined, { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'GET' })
+    expect(other.status).toBe(405)
+    expect(other.headers['access-control-allow-origin']).toBeUndefined()
+  })
+
+  it('sends no CORS headers and answers OPTIONS with 405 by default', async () => {
+    const { url } = await start()
+    const res = await send(url, 'OPTIONS', undefined, { Origin: 'https://app.example', 'Access-Control-Request-Method': 'GET' })
+    expect(res.status).toBe(405)
+    expect(res.headers['access-control-allow-origin']).toBeUndefined()
+  })
+})
+
+describe.each(adapters)('ui ($name)', ({ create }) => {
+  let server: Listening | undefined
+  afterEach(async () => { await server?.close(); server = undefined })
+
+  it.each(['/channels', '/channels/'])('serves the page at %s to a browser, under its strict CSP', async path => {
+    const { app } = create({ ui: true })
+    server = await listen(app)
+    const res = await send(server.url + path, 'GET', undefined, { Accept: 'text/html,application/xhtml+xml' })
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(res.headers['content-security-policy']).toBe(UI_PAGE_CSP)
+    expect(UI_PAGE_CSP).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]+'; style-src 'sha256-[A-Za-z0-9+/=]+'/)
+    expect(UI_PAGE_CSP).not.toContain('unsafe')
+    expect(res.body.toString()).toMatch(/^<!doctype html>/i)
+  })
+
+  it('serves no page with ui off (the router default), nor to clients not asking for HTML', async () => {
+    const { app } = create()
+    server = await listen(app)
+    expect((await send(`${server.url}/channels/`, 'GET', undefined, { Accept: 'text/html' })).status).toBe(404)
+    await server.close()
+    const withUi = create({ ui: true })
+    server = await listen(withUi.app)
+    expect((await send(`${server.url}/channels/`, 'GET', undefined, { Accept: 'application/json' })).status).toBe(404)
+  })
+})
