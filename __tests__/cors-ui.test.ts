@@ -25,6 +25,8 @@ describe.each(adapters)('cors ($name)', ({ create }) => {
     expect(res.headers['access-control-allow-methods']).toBe('GET, POST, PUT, DELETE')
     expect(res.headers['access-control-allow-headers']).toBe('Content-Type, Content-Disposition, Last-Event-ID')
     expect(res.headers['access-control-max-age']).toBe('600')
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+    expect(res.headers['content-security-policy']).toBe('sandbox')
     expect(pipe.stats()).toMatchObject({ channels: 0, waitingConsumers: 0, waitingProducers: 0 })
   })
 

@@ -144,7 +144,13 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     stopping = true
     process.stdout.write(`httpipe: ${signal} received, finishing running transfers\n`)
     pipe.close().then(() => {
-      server.close(() => process.exit(0))
+      // Keep-alive connections go idle as their last responses finish; close each as it does,
+      // rather than waiting out keepAliveTimeout.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50)
+      server.close(() => {
+        clearInterval(sweep)
+        process.exit(0)
+      })
       server.closeIdleConnections()
     })
   }

@@ -35,7 +35,10 @@ export interface HttpipeStats {
   /** Waiting consumers, pubsub subscribers and live subscriptions between messages. */
   waitingConsumers: number
   runningTransfers: number
-  /** Message bytes relayed to consumers since creation, running transfers included. */
+  /**
+   * Message bytes read from producers and passed on since creation, running transfers included
+   * (also those of transfers that failed later). A pubsub message counts once.
+   */
   bytesTransferred: number
   /** Each running transfer with its progress. */
   transfers: TransferProgress[]

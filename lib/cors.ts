@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { SAFETY_HEADERS } from './consumer-headers'
 
 // What a cross-origin page needs to read: the message's name, and a publisher's receiver count.
 // Content-Type and Content-Length are safelisted already.
@@ -25,7 +26,8 @@ export function applyCors (allowed: string, req: IncomingMessage, res: ServerRes
     'Access-Control-Allow-Methods': METHODS,
     'Access-Control-Allow-Headers': REQUEST_HEADERS,
     'Access-Control-Max-Age': '600',
-    'Content-Length': '0'
+    'Content-Length': '0',
+    ...SAFETY_HEADERS
   }
   res.writeHead(204, headers).end()
   return true
