@@ -62,20 +62,34 @@ export interface PipeCore extends HttpipeControls {
   handle: (req: IncomingMessage, res: ServerResponse, next: Next) => void
 }
 
-interface Waiter {
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
-  readonly next: Next
-  readonly namespace: string
-  readonly channel: string
-  readonly key: string
-  /** A producer's message; undefined for consumers. */
-  readonly source: MessageSource | undefined
-  /** A live (text/event-stream) subscriber: it waits again after each message. */
-  readonly live: boolean
-  ticket: Ticket<Waiter> | undefined
-  timer: NodeJS.Timeout | undefined
-  onClose: (() => void) | undefined
+const WAITER = Symbol('httpipe.waiter')
+
+/** A request waiting for its counterpart. A class, so every waiter has one shape (a hot path). */
+class Waiter {
+  ticket: Ticket<Waiter> | undefined = undefined
+  timer: NodeJS.Timeout | undefined = undefined
+  /** Called when the waiting client disconnects; set while it waits. */
+  onGone: ((waiter: Waiter) => void) | undefined = undefined
+
+  constructor (
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse & { [WAITER]?: Waiter | undefined },
+    readonly next: Next,
+    readonly namespace: string,
+    readonly channel: string,
+    readonly key: string,
+    /** A producer's message; undefined for consumers. */
+    readonly source: MessageSource | undefined,
+    /** A live (text/event-stream) subscriber: it waits again after each message. */
+    readonly live: boolean
+  ) {}
+}
+
+// One listener function for every waiting response, finding its waiter through the response:
+// no closure per request.
+function onWaitingResponseClose (this: ServerResponse & { [WAITER]?: Waiter | undefined }): void {
+  const waiter = this[WAITER]
+  waiter?.onGone?.(waiter)
 }
 
 interface Running extends RelayProgress {
@@ -164,7 +178,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     if (req.readableDidRead || req.readableEnded) return next(errors.bodyConsumed())
     const source = { body: req, headers: req.headers }
     if (pubsub) return publish(namespace, channel, source, res, next)
-    wait({ req, res, next, namespace, channel, key, source, live: false }, 'producer')
+    enqueue(new Waiter(req, res, next, namespace, channel, key, source, false), 'producer')
   }
 
   /** `GET ?method=post&body=TEXT`: a producer a browser link can be (patchbay's form). */
@@ -174,32 +188,31 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     const headers: IncomingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) }
     const source = { body: Readable.from([body]), headers }
     if (query.pubsub) return publish(namespace, channel, source, res, next)
-    wait({ req, res, next, namespace, channel, key, source, live: false }, 'producer')
+    enqueue(new Waiter(req, res, next, namespace, channel, key, source, false), 'producer')
   }
 
   function acceptConsumer (namespace: string, channel: string, key: string, pubsub: boolean, req: IncomingMessage, res: ServerResponse, next: Next): void {
     if (req.headers['service-worker'] === 'script') return next(errors.serviceWorkerRefused())
     const role: Role = pubsub ? 'subscriber' : 'consumer'
-    const waiter = { req, res, next, namespace, channel, key, source: undefined, live: wantsEventStream(req) }
-    if (!waiter.live) return wait(waiter, role)
+    const waiter = new Waiter(req, res, next, namespace, channel, key, undefined, wantsEventStream(req))
+    if (!waiter.live) return enqueue(waiter, role)
     // The stream's 200 goes out before the first message, so refuse now what the queue would.
     const refusal = registry.refusal(namespace, channel, role)
     if (refusal !== undefined) return next(rejection(refusal, key))
     openEventStream(res, key)
-    wait(waiter, role)
+    enqueue(waiter, role)
   }
 
-  function wait (fields: Omit<Waiter, 'ticket' | 'timer' | 'onClose'>, role: Role): void {
-    enqueue({ ...fields, ticket: undefined, timer: undefined, onClose: undefined }, role)
+  function withdrawGone (waiter: Waiter): void {
+    if (waiter.ticket !== undefined) registry.withdraw(waiter.ticket)
+    settle(waiter)
   }
 
   function enqueue (waiter: Waiter, role: Role): void {
     // Armed before enqueueing, because enqueue may match this waiter synchronously.
-    waiter.onClose = () => {
-      if (waiter.ticket !== undefined) registry.withdraw(waiter.ticket)
-      settle(waiter)
-    }
-    waiter.res.once('close', waiter.onClose)
+    waiter.onGone = withdrawGone
+    waiter.res[WAITER] = waiter
+    waiter.res.on('close', onWaitingResponseClose)
     // A live subscription has no wait to time out: it is meant to stay open.
     if (config.timeout !== Infinity && !waiter.live) {
       waiter.timer = setTimeout(() => {
@@ -225,9 +238,12 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   /** Detaches a waiter's timer and close listener; idempotent. */
   function settle (waiter: Waiter): void {
     if (waiter.timer !== undefined) clearTimeout(waiter.timer)
-    if (waiter.onClose !== undefined) waiter.res.removeListener('close', waiter.onClose)
+    if (waiter.onGone !== undefined) {
+      waiter.res.removeListener('close', onWaitingResponseClose)
+      waiter.res[WAITER] = undefined
+    }
     waiter.timer = undefined
-    waiter.onClose = undefined
+    waiter.onGone = undefined
   }
 
   function startTransfer (transfer: Transfer<Waiter>): void {
