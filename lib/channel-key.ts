@@ -9,7 +9,6 @@ export type Route =
 
 export const MAX_SEGMENT_LENGTH = 256
 
-
 /**
  * Parses the path of a request URL relative to the mount point (query string allowed).
  * Throws a `400` naming the bad segment, or a `404` for a path with more than two segments.
