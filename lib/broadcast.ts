@@ -1,6 +1,6 @@
 import { ServerResponse } from 'node:http'
 import { consumerHeaders } from './consumer-headers'
-import { entityTooLarge } from './errors'
+import { entityTooLarge, headerNotRelayable } from './errors'
 import type { MessageSink, MessageSource, RelayProgress } from './relay'
 
 /** What became of one pubsub message: how many subscribers received all of it. */
@@ -16,6 +16,7 @@ export interface BroadcastOutcome {
  * on; the outcome counts those that received the whole message.
  */
 export async function broadcast (
+  key: string,
   source: MessageSource,
   subscribers: readonly MessageSink[],
   bodySize: number,
@@ -79,7 +80,13 @@ export async function broadcast (
       const onGone = (): void => { if (!sink.writableFinished && live.has(sink)) drop(sink) }
       sink.on('drain', onDrain).on('finish', onFinish).on('close', onGone).on('error', onGone)
       detachers.push(() => { sink.off('drain', onDrain).off('finish', onFinish).off('close', onGone).off('error', onGone) })
-      if (sink instanceof ServerResponse) sink.writeHead(200, consumerHeaders(source.headers))
+      if (sink instanceof ServerResponse) {
+        try {
+          sink.writeHead(200, consumerHeaders(source.headers))
+        } catch (err) {
+          return settle(headerNotRelayable(key, (err as Error).message))
+        }
+      }
     }
     if (live.size === 0) return settle()
     publisher.on('data', onData).on('end', onEnd).on('close', onPublisherGone).on('error', onPublisherGone)

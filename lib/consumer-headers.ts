@@ -28,10 +28,12 @@ export function consumerHeaders (producerHeaders: IncomingHttpHeaders): Outgoing
     'Content-Type': consumerContentType(producerHeaders['content-type']),
     ...SAFETY_HEADERS
   }
-  const length = producerHeaders['content-length']
-  if (length !== undefined) headers['Content-Length'] = length
   const disposition = producerHeaders['content-disposition']
   if (disposition !== undefined) headers['Content-Disposition'] = disposition
+  // Last: Node 20 refuses a header value with bytes 0x80-0x9f (UTF-8 text read as latin1, as
+  // in a filename) once Content-Length is set, yet passes it byte for byte when set before.
+  const length = producerHeaders['content-length']
+  if (length !== undefined) headers['Content-Length'] = length
   return headers
 }
 

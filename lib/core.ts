@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { broadcast } from './broadcast'
+import { broadcast, type BroadcastOutcome } from './broadcast'
 import { parseRoute, type Route } from './channel-key'
 import { parseChannelQuery, type ChannelQuery } from './channel-query'
 import { ChannelRegistry, type Broadcast, type Role, type Ticket, type Transfer } from './channel-registry'
@@ -9,7 +9,7 @@ import { applyCors } from './cors'
 import * as errors from './errors'
 import { EventWriter, endEventStream, openEventStream, wantsEventStream } from './event-stream'
 import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './options'
-import { relay, type MessageSource, type RelayProgress } from './relay'
+import { relay, type MessageSource, type RelayOutcome, type RelayProgress } from './relay'
 import { servePage, wantsPage } from './ui'
 
 /** A transfer or broadcast under way, for progress displays. */
@@ -139,6 +139,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
       case 'PUT':
         return acceptProducer(namespace, channel, key, query.pubsub, req, res, next)
       case 'GET':
+        if (req.headers['service-worker'] === 'script') return next(errors.serviceWorkerRefused())
         if (query.link !== undefined) return acceptLinkProducer(namespace, channel, key, query, req, res, next)
         return acceptConsumer(namespace, channel, key, query.pubsub, req, res, next)
       case 'DELETE':
@@ -192,7 +193,6 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   function acceptConsumer (namespace: string, channel: string, key: string, pubsub: boolean, req: IncomingMessage, res: ServerResponse, next: Next): void {
-    if (req.headers['service-worker'] === 'script') return next(errors.serviceWorkerRefused())
     const role: Role = pubsub ? 'subscriber' : 'consumer'
     const waiter = new Waiter(req, res, next, namespace, channel, key, undefined, wantsEventStream(req))
     if (!waiter.live) return enqueue(waiter, role)
@@ -250,7 +250,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     settle(transfer.producer)
     settle(transfer.consumer)
     runTransfer(transfer).catch(err => {
-      // relay() settles every stream failure itself; this is a bug guard that fails closed.
+      // relay() settles every stream failure itself; this is a bug guard that fails closed
+      // (runTransfer has already given the channel back).
       transfer.producer.res.destroy(err as Error)
       transfer.consumer.res.destroy(err as Error)
     })
@@ -261,9 +262,14 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     const source = producer.source as MessageSource
     const sink = consumer.live ? new EventWriter(consumer.res, key, config.eventSize) : consumer.res
     const progress = track(transfer, source, 1, false)
-    const outcome = await relay(key, source, sink, config.bodySize, progress)
-    untrack(progress)
-    registry.finish(transfer)
+    let outcome: RelayOutcome
+    try {
+      outcome = await relay(key, source, sink, config.bodySize, progress)
+    } finally {
+      // Whatever happened, the channel's gate must open again and the counters come back down.
+      untrack(progress)
+      registry.finish(transfer)
+    }
     if (outcome.delivered) answerProducer(producer.res, undefined)
     else fail(producer, outcome.error)
     if (consumer.live) resubscribe(consumer, 'consumer')
@@ -281,9 +287,13 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     for (const subscriber of taken.subscribers) settle(subscriber)
     const sinks = taken.subscribers.map(s => s.live ? new EventWriter(s.res, taken.key, config.eventSize) : s.res)
     const progress = track(taken, source, sinks.length, true)
-    const outcome = await broadcast(source, sinks, config.bodySize, progress)
-    untrack(progress)
-    registry.finish(taken)
+    let outcome: BroadcastOutcome
+    try {
+      outcome = await broadcast(taken.key, source, sinks, config.bodySize, progress)
+    } finally {
+      untrack(progress)
+      registry.finish(taken)
+    }
     if (outcome.error === undefined) answerProducer(res, outcome.receivers)
     else if (!res.headersSent && !res.destroyed) next(outcome.error)
     for (const subscriber of taken.subscribers) if (subscriber.live) resubscribe(subscriber, 'subscriber')

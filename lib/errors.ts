@@ -22,6 +22,7 @@ export type HttpipeErrorType =
   | 'service.worker.refused'
   | 'query.invalid'
   | 'message.not.text'
+  | 'header.invalid'
 
 export type HttpipeError = HttpError & { type: HttpipeErrorType }
 
@@ -125,6 +126,13 @@ export function invalidQuery (reason: string): HttpipeError {
 export function notText (key: string): HttpipeError {
   return httpipeError(415, `the consumer on channel ${key} is a live (text/event-stream) subscription and takes UTF-8 text only`, {
     type: 'message.not.text',
+    channel: key
+  })
+}
+
+export function headerNotRelayable (key: string, reason: string): HttpipeError {
+  return httpipeError(400, `a header of the message on channel ${key} cannot be passed on to its consumer: ${reason}`, {
+    type: 'header.invalid',
     channel: key
   })
 }

@@ -1,7 +1,7 @@
 import { ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import type { Readable, Writable } from 'node:stream'
 import { consumerHeaders } from './consumer-headers'
-import { consumerAborted, entityTooLarge } from './errors'
+import { consumerAborted, entityTooLarge, headerNotRelayable } from './errors'
 
 /** What became of one transfer. `error` is for the producer: its consumer has been dealt with. */
 export type RelayOutcome =
@@ -90,7 +90,13 @@ export async function relay (
     if (producer.destroyed) return settle(new Error(`the producer on channel ${key} disconnected before the transfer`))
     if (consumer.destroyed) return settle(consumerAborted(key, 0))
 
-    if (consumer instanceof ServerResponse) consumer.writeHead(200, consumerHeaders(source.headers))
+    if (consumer instanceof ServerResponse) {
+      try {
+        consumer.writeHead(200, consumerHeaders(source.headers))
+      } catch (err) {
+        return settle(headerNotRelayable(key, (err as Error).message))
+      }
+    }
     producer.on('data', onData).on('end', onProducerEnd).on('close', onProducerGone).on('error', onProducerGone)
     consumer.on('drain', onDrain).on('finish', onConsumerFinish).on('close', onConsumerGone).on('error', onConsumerError)
     producer.resume()
