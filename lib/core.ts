@@ -62,18 +62,18 @@ export interface PipeCore extends HttpipeControls {
   handle: (req: IncomingMessage, res: ServerResponse, next: Next) => void
 }
 
-const WAITER = Symbol('httpipe.waiter')
-
 /** A request waiting for its counterpart. A class, so every waiter has one shape (a hot path). */
 class Waiter {
   ticket: Ticket<Waiter> | undefined = undefined
   timer: NodeJS.Timeout | undefined = undefined
   /** Called when the waiting client disconnects; set while it waits. */
   onGone: ((waiter: Waiter) => void) | undefined = undefined
+  /** The listener on the response's 'close' while waiting. */
+  readonly onResponseClose = (): void => { this.onGone?.(this) }
 
   constructor (
     readonly req: IncomingMessage,
-    readonly res: ServerResponse & { [WAITER]?: Waiter | undefined },
+    readonly res: ServerResponse,
     readonly next: Next,
     readonly namespace: string,
     readonly channel: string,
@@ -85,12 +85,6 @@ class Waiter {
   ) {}
 }
 
-// One listener function for every waiting response, finding its waiter through the response:
-// no closure per request.
-function onWaitingResponseClose (this: ServerResponse & { [WAITER]?: Waiter | undefined }): void {
-  const waiter = this[WAITER]
-  waiter?.onGone?.(waiter)
-}
 
 interface Running extends RelayProgress {
   readonly info: Omit<TransferProgress, 'bytes'>
@@ -211,8 +205,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   function enqueue (waiter: Waiter, role: Role): void {
     // Armed before enqueueing, because enqueue may match this waiter synchronously.
     waiter.onGone = withdrawGone
-    waiter.res[WAITER] = waiter
-    waiter.res.on('close', onWaitingResponseClose)
+    waiter.res.on('close', waiter.onResponseClose)
     // A live subscription has no wait to time out: it is meant to stay open.
     if (config.timeout !== Infinity && !waiter.live) {
       waiter.timer = setTimeout(() => {
@@ -239,8 +232,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   function settle (waiter: Waiter): void {
     if (waiter.timer !== undefined) clearTimeout(waiter.timer)
     if (waiter.onGone !== undefined) {
-      waiter.res.removeListener('close', onWaitingResponseClose)
-      waiter.res[WAITER] = undefined
+      waiter.res.removeListener('close', waiter.onResponseClose)
     }
     waiter.timer = undefined
     waiter.onGone = undefined
