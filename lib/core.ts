@@ -85,7 +85,6 @@ class Waiter {
   ) {}
 }
 
-
 interface Running extends RelayProgress {
   readonly info: Omit<TransferProgress, 'bytes'>
 }
