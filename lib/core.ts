@@ -106,15 +106,15 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     if (config.cors !== false && applyCors(config.cors, req, res)) return
     if (closed) return next(errors.routerClosed())
     let route: Route
-    let query: ChannelQuery
+    let query: ChannelQuery | undefined
     try {
       route = parseRoute(req.url ?? '/')
-      query = route.kind === 'channel' ? parseChannelQuery(req.url ?? '/') : parseChannelQuery('')
+      if (route.kind === 'channel') query = parseChannelQuery(req.url ?? '/')
     } catch (err) {
       return next(err)
     }
     switch (route.kind) {
-      case 'channel': return handleChannel(route.namespace, route.channel, route.key, query, req, res, next)
+      case 'channel': return handleChannel(route.namespace, route.channel, route.key, query as ChannelQuery, req, res, next)
       case 'namespace': return handleNamespace(route.namespace, req, res, next)
       case 'namespaces':
         // Only the one-segment GET lists; `namespaces` stays a namespace for everything else.
@@ -136,7 +136,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
         if (query.link !== undefined) return acceptLinkProducer(namespace, channel, key, query, req, res, next)
         return acceptConsumer(namespace, channel, key, query.pubsub, req, res, next)
       case 'DELETE':
-        reject(registry.deleteChannel(namespace, channel), errors.channelDeleted(key))
+        for (const waiter of registry.deleteChannel(namespace, channel)) reject(waiter, errors.channelDeleted(key))
         return noContent(res)
       default: return next(errors.methodNotAllowed(req.method ?? '', CHANNEL_METHODS))
     }
@@ -151,9 +151,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
         return sendJson(res, channels)
       }
       case 'DELETE':
-        for (const channel of registry.channels(namespace)) {
-          reject(registry.deleteChannel(namespace, channel), errors.channelDeleted(`${namespace}/${channel}`))
-        }
+        for (const waiter of registry.deleteNamespace(namespace)) reject(waiter, errors.channelDeleted(waiter.key))
         return noContent(res)
       default: return next(errors.methodNotAllowed(req.method ?? '', NAMESPACE_METHODS))
     }
@@ -264,7 +262,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     if (outcome.delivered) answerProducer(producer.res, undefined)
     else fail(producer, outcome.error)
     if (consumer.live) resubscribe(consumer, 'consumer')
-    if (closed && registry.stats().runningTransfers === 0) idle?.()
+    resolveIfIdle()
   }
 
   function publish (namespace: string, channel: string, source: MessageSource, res: ServerResponse, next: Next): void {
@@ -288,7 +286,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     if (outcome.error === undefined) answerProducer(res, outcome.receivers)
     else if (!res.headersSent && !res.destroyed) next(outcome.error)
     for (const subscriber of taken.subscribers) if (subscriber.live) resubscribe(subscriber, 'subscriber')
-    if (closed && registry.stats().runningTransfers === 0) idle?.()
+    resolveIfIdle()
   }
 
   function resubscribe (waiter: Waiter, role: Role): void {
@@ -325,11 +323,15 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     if (!waiter.res.headersSent && !waiter.res.destroyed) waiter.next(error)
   }
 
-  function reject (waiters: readonly Waiter[], error: Error): void {
-    for (const waiter of waiters) {
-      settle(waiter)
-      fail(waiter, error)
-    }
+  /** Turns away a waiter that has been taken out of its queue. */
+  function reject (waiter: Waiter, error: Error): void {
+    settle(waiter)
+    fail(waiter, error)
+  }
+
+  /** Resolves `close()` once it has been called and nothing runs any more. */
+  function resolveIfIdle (): void {
+    if (closed && registry.stats().runningTransfers === 0) idle?.()
   }
 
   function stats (): HttpipeStats {
@@ -345,8 +347,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   function close (): Promise<void> {
     if (!closed) {
       closed = true
-      reject(registry.evictAll(), errors.routerClosed())
-      if (registry.stats().runningTransfers === 0) idle?.()
+      for (const waiter of registry.evictAll()) reject(waiter, errors.routerClosed())
+      resolveIfIdle()
     }
     return whenIdle
   }
