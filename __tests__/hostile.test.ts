@@ -193,8 +193,8 @@ function predict (request: TargetRequest, head: Buffer): Prediction {
   if (parsed === undefined) return { kind: 'status', statuses: ['GET', 'POST', 'PUT', 'DELETE'].includes(method) ? [400] : [400, 405] }
   switch (method) {
     case 'GET':
-      // README: any GET with Service-Worker: script is refused; link producers are not (pinned below).
-      if (request.serviceWorker && !parsed.link) return { kind: 'status', statuses: [400] }
+      // README: any GET with Service-Worker: script is refused, a link producer's included (pinned below).
+      if (request.serviceWorker) return { kind: 'status', statuses: [400] }
       // A link producer publishing to nobody is answered at once.
       if (parsed.link && parsed.pubsub) return { kind: 'status', statuses: [200] }
       return { kind: 'waits' }
