@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import express from 'express'
+import { httpipe } from '../lib'
 import { adapters, createExpressApp } from './helpers/app'
 import { listen, open, send, waitUntil, type Listening } from './helpers/http'
 
@@ -283,5 +284,41 @@ describe('express router behind a body parser', () => {
     await waitUntil(() => pipe.stats().waitingConsumers === 1)
     expect((await send(`${server.url}/channels/ns/ch`, 'POST', 'plain', { 'Content-Type': 'text/plain' })).status).toBe(200)
     expect((await consumer.done).body.toString()).toBe('plain')
+  })
+})
+
+describe('express router dispatch', () => {
+  it('works mounted below a path parameter, and hands its errors to the app', async () => {
+    const app = express()
+    const pipe = httpipe()
+    app.use('/t/:tenant/channels', pipe)
+    app.use((err: { status: number, type: string }, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(err.status).type('text/plain').send(`${err.type} for ${req.originalUrl}`)
+    })
+    server = await listen(app)
+    const consumer = open(`${server.url}/t/acme/channels/ns/ch`, 'GET')
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    expect((await send(`${server.url}/t/acme/channels/ns/ch`, 'POST', 'hi')).status).toBe(200)
+    expect((await consumer.done).body.toString()).toBe('hi')
+
+    const bad = await send(`${server.url}/t/acme/channels/a/b/c`, 'GET')
+    expect({ status: bad.status, body: bad.body.toString() }).toEqual({ status: 404, body: 'route.not.found for /t/acme/channels/a/b/c' })
+  })
+
+  it('runs layers added to the router itself, such as an error handler of its own', async () => {
+    const pipe = httpipe()
+    pipe.use((err: { type: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(418).type('text/plain').send(`router saw ${err.type}`)
+    })
+    const app = express()
+    app.use('/channels', pipe)
+    server = await listen(app)
+    const res = await send(`${server.url}/channels/a/b/c`, 'GET')
+    expect({ status: res.status, body: res.body.toString() }).toEqual({ status: 418, body: 'router saw route.not.found' })
+
+    const consumer = open(`${server.url}/channels/ns/ch`, 'GET')
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    expect((await send(`${server.url}/channels/ns/ch`, 'POST', 'still relays')).status).toBe(200)
+    expect((await consumer.done).body.toString()).toBe('still relays')
   })
 })
