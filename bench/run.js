@@ -53,9 +53,8 @@ function installCleanupHandlers () {
   process.on('unhandledRejection', crash)
 }
 
-/** One measurement: a fresh server process, one variant, then the process is stopped. */
-async function measure (scenario, variant, server, round, config) {
-  const record = {
+function newRecord (scenario, variant, server, round) {
+  return {
     scenario: scenario.id,
     variant: variant.id,
     server: server.key,
@@ -66,6 +65,11 @@ async function measure (scenario, variant, server, round, config) {
     failure: null,
     seconds: 0
   }
+}
+
+/** One measurement: a fresh server process, one variant, then the process is stopped. */
+async function measure (scenario, variant, server, round, config) {
+  const record = newRecord(scenario, variant, server, round)
   const startedAt = Date.now()
   let serverProcess = null
   try {
@@ -81,6 +85,64 @@ async function measure (scenario, variant, server, round, config) {
     record.seconds = (Date.now() - startedAt) / 1000
   }
   return record
+}
+
+/**
+ * One round of a variant measured in slices (pairs, scale): a fresh process per server, all
+ * running at once, and each server's warm-up and measured time taken in short slices, servers in
+ * turn. Speed on a shared 2-core VM drifts within seconds; back-to-back
+ * runs of several seconds each turned that drift into ±10 % between identical servers.
+ */
+async function measureInSlices (scenario, variant, servers, round, config) {
+  const startedAt = Date.now()
+  const entries = servers.map((server) => ({ server, record: newRecord(scenario, variant, server, round), process: null, session: null }))
+  const live = () => entries.filter((entry) => entry.record.failure === null)
+  async function inTurns (totalMs, counted) {
+    const slices = Math.max(1, Math.round(totalMs / config.sliceMs))
+    for (let slice = 0; slice < slices; slice++) {
+      // Rotated, so that no server runs two slices in a row (warm caches) and each takes every place.
+      const servers = live()
+      const order = servers.map((_, index) => servers[(index + slice) % servers.length])
+      for (const entry of order) {
+        try {
+          entry.process.assertAlive()
+          await (counted ? entry.session.slice(0, totalMs / slices) : entry.session.slice(totalMs / slices, 0))
+          entry.process.assertAlive()
+        } catch (err) {
+          entry.record.failure = err.message
+        }
+      }
+    }
+  }
+  try {
+    for (const entry of entries) {
+      try {
+        entry.process = await ServerProcess.start(entry.server, config)
+        entry.session = variant.session(entry.process)
+        await entry.session.open()
+      } catch (err) {
+        entry.record.failure = err.message
+      }
+    }
+    if (variant.warmupMs > 0) await inTurns(variant.warmupMs, false)
+    await inTurns(variant.durationMs, true)
+    for (const { record, session } of live()) Object.assign(record, session.outcome())
+  } finally {
+    for (const entry of entries) {
+      if (entry.session !== null) entry.session.close()
+      if (entry.process !== null) await entry.process.stop()
+      entry.record.seconds = (Date.now() - startedAt) / 1000
+    }
+  }
+  return entries.map((entry) => entry.record)
+}
+
+/** One round of a variant on every server: records in server order. */
+async function measureRound (scenario, variant, servers, round, config) {
+  if (variant.session !== undefined) return measureInSlices(scenario, variant, servers, round, config)
+  const records = []
+  for (const server of servers) records.push(await measure(scenario, variant, server, round, config))
+  return records
 }
 
 function summarizeRecord (scenario, record) {
@@ -112,8 +174,8 @@ async function main () {
   for (const scenario of scenarios) {
     for (let round = 1; round <= config.rounds; round++) {
       for (const variant of scenario.variants(config)) {
-        for (const server of runnable) {
-          const record = await measure(scenario, variant, server, round, config)
+        for (const record of await measureRound(scenario, variant, runnable, round, config)) {
+          const server = runnable.find((candidate) => candidate.key === record.server)
           results.push(record)
           log(`[${results.length}/${total}] ${scenario.id} · ${variant.label} · round ${round}/${config.rounds} · ` +
             `${server.key} ${server.id} (${record.seconds.toFixed(1)} s): ${summarizeRecord(scenario, record)}`)

@@ -11,6 +11,7 @@ const FULL = {
   verifySize: 64 * 1024 ** 2,
   pairsWarmup: 1,
   pairsDuration: 4,
+  sliceMs: 250,
   concurrency: [1, 16, 128],
   waiters: 10000,
   slowSize: 1024 ** 3,
@@ -27,6 +28,7 @@ const QUICK = {
   verifySize: 16 * 1024 ** 2,
   pairsWarmup: 0.3,
   pairsDuration: 0.7,
+  sliceMs: 350,
   concurrency: [1, 16, 128],
   waiters: 1000,
   slowSize: 64 * 1024 ** 2,
@@ -47,6 +49,8 @@ const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] buil
   --verify-size SIZE        sha256-verified transfer size (full: 64MiB)
   --pairs-warmup SECONDS    unmeasured warm-up before each pairs run (full: 1)
   --pairs-duration SECONDS  measured time of each pairs run (full: 4)
+  --slice SECONDS           pairs and scale: warm-up and measured time are taken in slices of this
+                            length, all servers running, each in turn (full: 0.25)
   --concurrency LIST        pair loops in parallel (full: 1,16,128)
   --waiters N               waiting consumers (full: 10000)
   --slow-size SIZE          slow-consumer transfer size (full: 1GiB)
@@ -99,6 +103,11 @@ const FLAGS = {
   '--verify-size': (c, v, f) => { c.verifySize = parseSize(v, f) },
   '--pairs-warmup': (c, v, f) => { c.pairsWarmup = Number(v); if (!(c.pairsWarmup >= 0)) throw new Error(`${f}: expected >= 0`) },
   '--pairs-duration': (c, v, f) => { c.pairsDuration = parsePositiveNumber(v, f) },
+  '--slice': (c, v, f) => {
+    c.sliceMs = parsePositiveNumber(v, f) * 1000
+    // Between its slices a server's connections idle; Node closes idle ones after 5 s.
+    if (c.sliceMs > 1000) throw new Error(`${f}: at most 1 second, so no server's connections idle into its keep-alive timeout`)
+  },
   '--concurrency': (c, v, f) => { c.concurrency = parseIntegerList(v, f) },
   '--waiters': (c, v, f) => { c.waiters = parseIntegerList(v, f)[0] },
   '--slow-size': (c, v, f) => { c.slowSize = parseSize(v, f) },

@@ -42,7 +42,14 @@ class PairLoop {
     this.startedAt = 0
     this.consumerHandler = { collect: true, onDone: (err, response) => this.onConsumerDone(err, response) }
     this.producerHandler = { onDone: (err, response) => this.onProducerDone(err, response) }
+    this.finished = null
+    this.resolveFinished = null
+  }
+
+  /** Starts pairing until the run stops; `finished` resolves once the pair in flight has ended. */
+  start () {
     this.finished = new Promise((resolve) => { this.resolveFinished = resolve })
+    this.startPair()
   }
 
   async open () {
@@ -142,63 +149,96 @@ class PairLoop {
 }
 
 /**
- * Runs pair loops for warmupMs + durationMs. Throughput and latency count pairs completing inside
- * the measured window; errors count over the whole run, warm-up included.
+ * Pair loops on connections that stay open between slices, so that several servers can be
+ * measured in alternating short slices (drift on this kind of machine changes speed within seconds).
+ * Throughput and latency count pairs completing inside measured windows; errors count always.
  *   pickChannel(loopIndex) -> channel index; exclusiveChannels: each loop owns its channel.
  */
-async function runPairLoops ({ port, concurrency, warmupMs, durationMs, stallTimeoutMs, channelPrefix, pickChannel, exclusiveChannels }) {
-  const run = {
-    port,
-    pickChannel,
-    exclusiveChannels,
-    heads: new ChannelHeads(channelPrefix),
-    nextId: 0,
-    outstanding: new Set(),
-    completed: 0,
-    latencies: new LatencyRecorder(),
-    errors: new ErrorLog(),
-    stopping: false,
-    windowStart: Infinity,
-    windowEnd: Infinity
+class PairSession {
+  constructor ({ port, concurrency, stallTimeoutMs, channelPrefix, pickChannel, exclusiveChannels }) {
+    this.run = {
+      port,
+      pickChannel,
+      exclusiveChannels,
+      heads: new ChannelHeads(channelPrefix),
+      nextId: 0,
+      outstanding: new Set(),
+      completed: 0,
+      latencies: new LatencyRecorder(),
+      errors: new ErrorLog(),
+      stopping: false,
+      windowStart: Infinity,
+      windowEnd: Infinity
+    }
+    this.stallTimeoutMs = stallTimeoutMs
+    this.measuredMs = 0
+    this.loops = Array.from({ length: concurrency }, (_, index) => new PairLoop(this.run, index))
   }
-  const loops = Array.from({ length: concurrency }, (_, index) => new PairLoop(run, index))
-  try {
-    await Promise.all(loops.map((loop) => loop.open()))
-  } catch (err) {
-    for (const loop of loops) loop.close()
-    throw new Error(`could not open ${2 * concurrency} connections: ${err.message}`)
+
+  async open () {
+    try {
+      await Promise.all(this.loops.map((loop) => loop.open()))
+    } catch (err) {
+      this.close()
+      throw new Error(`could not open ${2 * this.loops.length} connections: ${err.message}`)
+    }
   }
-  const stopWatchdog = startStallWatchdog(function * () {
-    for (const loop of loops) { yield loop.consumer; yield loop.producer }
-  }, stallTimeoutMs)
 
-  const startedAt = performance.now()
-  run.windowStart = startedAt + warmupMs
-  run.windowEnd = run.windowStart + durationMs
-  for (const loop of loops) loop.startPair()
+  /**
+   * Runs every loop for warmupMs + durationMs, counting the last durationMs (nothing when it is 0),
+   * then lets the pairs in flight end.
+   */
+  async slice (warmupMs, durationMs) {
+    const run = this.run
+    const loops = this.loops
+    // A server closes connections idle past its keep-alive timeout (5 s in Node) while others run.
+    await Promise.all(loops.filter((loop) => loop.consumer.closed || loop.producer.closed).map((loop) => {
+      loop.close()
+      return loop.open()
+    }))
+    run.stopping = false
+    const stopWatchdog = startStallWatchdog(function * () {
+      for (const loop of loops) { yield loop.consumer; yield loop.producer }
+    }, this.stallTimeoutMs)
+    const startedAt = performance.now()
+    run.windowStart = durationMs > 0 ? startedAt + warmupMs : Infinity
+    run.windowEnd = run.windowStart + durationMs
+    for (const loop of loops) loop.start()
 
-  await new Promise((resolve) => setTimeout(resolve, warmupMs + durationMs))
-  run.stopping = true
-  // Pairs in flight finish, or the watchdog fails them; this bound only guards against bench bugs.
-  const drained = await Promise.race([
-    Promise.all(loops.map((loop) => loop.finished)).then(() => true),
-    new Promise((resolve) => setTimeout(resolve, stallTimeoutMs + 5000, false))
-  ])
-  stopWatchdog()
-  for (const loop of loops) loop.close()
-  if (!drained) run.errors.add('pair loops did not finish after the run ended')
+    await new Promise((resolve) => setTimeout(resolve, warmupMs + durationMs))
+    run.stopping = true
+    // Pairs in flight finish, or the watchdog fails them; this bound only guards against bench bugs.
+    const drained = await Promise.race([
+      Promise.all(loops.map((loop) => loop.finished)).then(() => true),
+      new Promise((resolve) => setTimeout(resolve, this.stallTimeoutMs + 5000, false))
+    ])
+    stopWatchdog()
+    this.measuredMs += durationMs
+    if (!drained) {
+      run.errors.add('pair loops did not finish after the run ended')
+      throw new Error('pair loops did not finish after the run ended')
+    }
+  }
 
-  const [p50, p99] = run.latencies.percentiles([0.5, 0.99])
-  return {
-    metrics: {
-      pairsPerSec: run.completed / (durationMs / 1000),
-      p50Ms: p50,
-      p99Ms: p99,
-      errors: run.errors.count
-    },
-    details: { pairs: run.completed, startedPairs: run.nextId },
-    errorSamples: run.errors.samples()
+  close () {
+    for (const loop of this.loops) loop.close()
+  }
+
+  /** What the measured slices add up to. */
+  outcome () {
+    const run = this.run
+    const [p50, p99] = run.latencies.percentiles([0.5, 0.99])
+    return {
+      metrics: {
+        pairsPerSec: run.completed / (this.measuredMs / 1000),
+        p50Ms: p50,
+        p99Ms: p99,
+        errors: run.errors.count
+      },
+      details: { pairs: run.completed, startedPairs: run.nextId },
+      errorSamples: run.errors.samples()
+    }
   }
 }
 
-module.exports = { runPairLoops }
+module.exports = { PairSession }

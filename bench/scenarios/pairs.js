@@ -1,18 +1,19 @@
 'use strict'
 // pairs: many small transfers; each loop does GET + POST of a 64-byte message and waits for both.
 
-const { runPairLoops } = require('../lib/pair-loops.js')
+const { PairSession } = require('../lib/pair-loops.js')
 
 function variant (config, mode, concurrency) {
   const own = mode === 'own'
   return {
     id: `${mode}-c${concurrency}`,
     label: `${own ? 'own channel per loop' : 'one shared channel'}, c=${concurrency}`,
-    run: (server) => runPairLoops({
+    // Measured in slices, servers in turn (run.js): see PairSession.
+    warmupMs: config.pairsWarmup * 1000,
+    durationMs: config.pairsDuration * 1000,
+    session: (server) => new PairSession({
       port: server.port,
       concurrency,
-      warmupMs: config.pairsWarmup * 1000,
-      durationMs: config.pairsDuration * 1000,
       stallTimeoutMs: config.stallTimeoutMs,
       channelPrefix: own ? 'own-' : 'shared-',
       pickChannel: own ? (loopIndex) => loopIndex : () => 0,

@@ -2,20 +2,19 @@
 // scale: pair throughput while cycling through many distinct channel names, to expose per-channel
 // costs (creation, lookup, cleanup) that a fixed set of channels hides.
 
-const { runPairLoops } = require('../lib/pair-loops.js')
+const { PairSession } = require('../lib/pair-loops.js')
 
 function variant (config, channelCount) {
-  let counter = 0
   return {
     id: `channels-${channelCount}`,
     label: `${channelCount.toLocaleString('en-US')} channel name${channelCount === 1 ? '' : 's'}, c=${config.scaleConcurrency}`,
-    run: (server) => {
-      counter = 0
-      return runPairLoops({
+    warmupMs: config.scaleWarmup * 1000,
+    durationMs: config.scaleDuration * 1000,
+    session: (server) => {
+      let counter = 0
+      return new PairSession({
         port: server.port,
         concurrency: config.scaleConcurrency,
-        warmupMs: config.scaleWarmup * 1000,
-        durationMs: config.scaleDuration * 1000,
         stallTimeoutMs: config.stallTimeoutMs,
         channelPrefix: 's',
         pickChannel: () => counter++ % channelCount,
