@@ -46,6 +46,8 @@ export async function relay (
   return await new Promise<RelayOutcome>(resolve => {
     let settled = false
     let producerEnded = false
+    // Attached on the first full write only: a small message never needs it (as in pipe()).
+    let drainArmed = false
 
     function settle (error?: Error): void {
       if (settled) return
@@ -61,7 +63,12 @@ export async function relay (
     function onData (chunk: Buffer): void {
       progress.bytes += chunk.length
       if (progress.bytes > bodySize) return settle(entityTooLarge(bodySize, progress.bytes))
-      if (!consumer.write(chunk)) producer.pause()
+      if (consumer.write(chunk)) return
+      producer.pause()
+      if (!drainArmed) {
+        drainArmed = true
+        consumer.on('drain', onDrain)
+      }
     }
     function onDrain (): void { producer.resume() }
     function onProducerEnd (): void {
@@ -83,7 +90,8 @@ export async function relay (
 
     function cleanup (): void {
       producer.off('data', onData).off('end', onProducerEnd).off('close', onProducerGone).off('error', onProducerGone)
-      consumer.off('drain', onDrain).off('finish', onConsumerFinish).off('close', onConsumerGone).off('error', onConsumerError)
+      if (drainArmed) consumer.off('drain', onDrain)
+      consumer.off('finish', onConsumerFinish).off('close', onConsumerGone).off('error', onConsumerError)
     }
 
     // Either side may have gone in the instant between the match and now; its 'close' is past.
@@ -98,7 +106,7 @@ export async function relay (
       }
     }
     producer.on('data', onData).on('end', onProducerEnd).on('close', onProducerGone).on('error', onProducerGone)
-    consumer.on('drain', onDrain).on('finish', onConsumerFinish).on('close', onConsumerGone).on('error', onConsumerError)
+    consumer.on('finish', onConsumerFinish).on('close', onConsumerGone).on('error', onConsumerError)
     producer.resume()
   })
 }
