@@ -106,8 +106,10 @@ function renderMarkdown ({ machine, config, servers, scenarios, results, started
     '',
     `- machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, ${machine.platform}, Node ${machine.node}, ulimit -n ${machine.openFileLimit}, load average at start ${machine.loadAverageAtStart.join(' ')}`,
     `- run: preset ${config.preset}, ${config.rounds} round(s), started ${new Date(startedAt).toISOString()}, took ${minutes} min`,
-    '- method: every measurement gets a fresh server process; for each variant the servers run back to back ' +
-      '(A B C D), round after round, so drift hits all alike. The load driver runs in the bench process on the same cores.',
+    '- method: every measurement gets a fresh server process; for each variant the servers run back to back, ' +
+      'the order rotated by round (A B C D, B C D A, ...), so drift hits all alike. pairs and scale: in each round all servers run at once and ' +
+      `take their warm-up and measured time in ${config.sliceMs / 1000} s slices, in rotated turns. ` +
+      'The load driver runs in the bench process on the same cores.',
     '- cells: median over rounds (min–max); ratios divide medians (X/A: against the node:http relay, C/B: against the Express relay); ' +
       '↑ higher is better, ↓ lower is better; errors are summed over rounds.',
     ...servers.map((server) => `- ${server.key} = ${server.label} (${server.id})${server.missing === null ? '' : `: not run, ${server.missing}`}`),
