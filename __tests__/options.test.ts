@@ -267,7 +267,22 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known options when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ bodySize: 1024 }), 'httpipe: unknown option bodySize; known options: timeout, concurrency, limits, listing, cors, ui')
+      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, concurrency, limits, listing, cors, ui')
+    })
+
+    it('suggests the limit when a limit is given at the top level', () => {
+      expectTypeError(() => resolveUntyped({ bodySize: 1024 }), 'httpipe: unknown option bodySize; did you mean limits.bodySize?')
+      expectTypeError(() => resolveUntyped({ waiters: 10 }), 'httpipe: unknown option waiters; did you mean limits.waiters?')
+      expectTypeError(() => resolveUntyped({ eventsize: 10 }), 'httpipe: unknown option eventsize; did you mean limits.eventSize?')
+    })
+
+    it('suggests the top-level option when it is given inside limits', () => {
+      expectTypeError(() => resolveUntyped({ limits: { timeout: 1000 } }), 'httpipe: unknown option limits.timeout; did you mean timeout?')
+      expectTypeError(() => resolveUntyped({ limits: { concurency: 2 } }), 'httpipe: unknown option limits.concurency; did you mean concurrency?')
+    })
+
+    it('prefers a close name at the same level over one at the other', () => {
+      expectTypeError(() => resolveUntyped({ limits: { waiter: 10 } }), 'httpipe: unknown option limits.waiter; did you mean limits.waiters?')
     })
 
     it('throws a TypeError listing the known limits when nothing is close', () => {

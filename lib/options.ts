@@ -54,16 +54,24 @@ export interface ResolvedOptions {
 const OPTION_NAMES = ['timeout', 'concurrency', 'limits', 'listing', 'cors', 'ui'] as const
 const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize'] as const
 
+/** The two levels options live at, for "did you mean" hints that cross from one to the other. */
+interface OptionLevel {
+  readonly prefix: string
+  readonly names: readonly string[]
+}
+const TOP_LEVEL: OptionLevel = { prefix: '', names: OPTION_NAMES }
+const LIMITS_LEVEL: OptionLevel = { prefix: 'limits.', names: LIMIT_NAMES }
+
 // setTimeout() silently fires after 1 ms for anything above this, so a larger timeout is a bug.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Applies defaults and validates; throws a `TypeError` naming the bad option. */
 export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPlainObject('options', options)
-  expectKnownKeys('', options, OPTION_NAMES)
+  expectKnownKeys(TOP_LEVEL, options, LIMITS_LEVEL)
   const { timeout, concurrency = 1, limits = {}, listing = true, cors = false, ui = false } = options
   expectPlainObject('limits', limits)
-  expectKnownKeys('limits.', limits, LIMIT_NAMES)
+  expectKnownKeys(LIMITS_LEVEL, limits, TOP_LEVEL)
   const { bodySize, waitersPerChannel = 5000, waiters = 50_000, eventSize = 1024 * 1024 } = limits
 
   if (timeout !== undefined) expectPositiveInteger('timeout', timeout, 'ms', MAX_TIMER_MS)
@@ -114,13 +122,19 @@ function expectPlainObject (name: string, value: unknown): void {
   }
 }
 
-function expectKnownKeys (prefix: string, value: object, known: readonly string[]): void {
+/** Throws for a key `level` does not know; the hint may name the other level (`waiters` → `limits.waiters`). */
+function expectKnownKeys (level: OptionLevel, value: object, other: OptionLevel): void {
   for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue
-    const guess = closest(key, known)
-    const hint = guess === undefined ? `known options: ${known.map(k => prefix + k).join(', ')}` : `did you mean ${prefix}${guess}?`
-    throw new TypeError(`httpipe: unknown option ${prefix}${key}; ${hint}`)
+    if (level.names.includes(key)) continue
+    const guess = other.names.includes(key) ? other.prefix + key : suggest(level, key) ?? suggest(other, key)
+    const hint = guess === undefined ? `known options: ${level.names.map(k => level.prefix + k).join(', ')}` : `did you mean ${guess}?`
+    throw new TypeError(`httpipe: unknown option ${level.prefix}${key}; ${hint}`)
   }
+}
+
+function suggest (level: OptionLevel, key: string): string | undefined {
+  const guess = closest(key, level.names)
+  return guess === undefined ? undefined : level.prefix + guess
 }
 
 function closest (word: string, candidates: readonly string[]): string | undefined {
