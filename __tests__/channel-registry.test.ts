@@ -158,6 +158,20 @@ describe('ChannelRegistry<W>', () => {
     })
   })
 
+  describe('waits(ticket)', () => {
+    it('is true while queued, false once matched or withdrawn', () => {
+      const { registry, admit } = createRegistry()
+      const producer = admit('ns', 'ch', 'producer', 'p1')
+      const withdrawn = admit('ns', 'other', 'consumer', 'c0')
+      expect([registry.waits(producer), registry.waits(withdrawn)]).toStrictEqual([true, true])
+      registry.withdraw(withdrawn)
+      expect(registry.waits(withdrawn)).toBe(false)
+      // The consumer is matched by the very enqueue that issues its ticket.
+      const consumer = admit('ns', 'ch', 'consumer', 'c1')
+      expect([registry.waits(producer), registry.waits(consumer)]).toStrictEqual([false, false])
+    })
+  })
+
   describe('withdraw(ticket)', () => {
     it('returns true, then false for the same ticket', () => {
       const { registry, admit } = createRegistry()

@@ -90,8 +90,8 @@ async function measure (scenario, variant, server, round, config) {
 /**
  * One round of a variant measured in slices (pairs, scale): a fresh process per server, all
  * running at once, and each server's warm-up and measured time taken in short slices, servers in
- * turn. Speed on a shared 2-core VM drifts within seconds; back-to-back
- * runs of several seconds each turned that drift into ±10 % between identical servers.
+ * turn. Speed on a shared 2-core VM drifts within seconds; back-to-back runs of several seconds
+ * each turned that drift into ±10 % between identical servers.
  */
 async function measureInSlices (scenario, variant, servers, round, config) {
   const startedAt = Date.now()
@@ -101,8 +101,8 @@ async function measureInSlices (scenario, variant, servers, round, config) {
     const slices = Math.max(1, Math.round(totalMs / config.sliceMs))
     for (let slice = 0; slice < slices; slice++) {
       // Rotated, so that no server runs two slices in a row (warm caches) and each takes every place.
-      const servers = live()
-      const order = servers.map((_, index) => servers[(index + slice) % servers.length])
+      const running = live()
+      const order = running.map((_, index) => running[(index + slice) % running.length])
       for (const entry of order) {
         try {
           entry.process.assertAlive()

@@ -116,6 +116,12 @@ export class ChannelRegistry<W> {
     return undefined
   }
 
+  /** Whether the ticket's waiter is still in its queue: `false` once matched (even by the enqueue that issued it) or removed. */
+  waits (ticket: Ticket<W>): boolean {
+    const { channel, node, role } = ticket as TicketState<W>
+    return queueOf(channel, role).holds(node)
+  }
+
   /** Takes a waiter out of its queue. `false` when it was already matched or removed. */
   withdraw (ticket: Ticket<W>): boolean {
     const { channel, node, role } = ticket as TicketState<W>

@@ -66,8 +66,6 @@ export interface PipeCore extends HttpipeControls {
 class Waiter {
   ticket: Ticket<Waiter> | undefined = undefined
   timer: NodeJS.Timeout | undefined = undefined
-  /** Set when the registry pairs it: a waiter paired as it arrives never waits. */
-  matched = false
   /** Called when the waiting client disconnects; set while it waits. */
   onGone: ((waiter: Waiter) => void) | undefined = undefined
   /** The listener on the response's 'close' while waiting. */
@@ -202,12 +200,11 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   function enqueue (waiter: Waiter, role: Role): void {
-    waiter.matched = false
     const admitted = registry.enqueue(waiter.namespace, waiter.channel, role, waiter)
     if (typeof admitted === 'string') return fail(waiter, rejection(admitted, waiter.key))
     // Paired synchronously (the second request of a pair, usually): its transfer has started, so
     // there is no wait to watch. Its 'close' cannot have fired in between: nothing async ran.
-    if (waiter.matched) return
+    if (!registry.waits(admitted)) return
     waiter.ticket = admitted
     waiter.onGone = withdrawGone
     waiter.res.on('close', waiter.onResponseClose)
@@ -237,8 +234,6 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   function startTransfer (transfer: Transfer<Waiter>): void {
-    transfer.producer.matched = true
-    transfer.consumer.matched = true
     settle(transfer.producer)
     settle(transfer.consumer)
     runTransfer(transfer).catch(err => {

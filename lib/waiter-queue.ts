@@ -35,9 +35,14 @@ export class WaiterQueue<T> {
     return node.value
   }
 
+  /** Whether the node is still in this queue (not shifted or removed yet). */
+  holds (node: QueueNode<T>): boolean {
+    return node.queue === this
+  }
+
   /** Returns `false` when the node is no longer in this queue (already shifted or removed). */
   remove (node: QueueNode<T>): boolean {
-    if (node.queue !== this) return false
+    if (!this.holds(node)) return false
     if (node.prev === undefined) this.#head = node.next
     else node.prev.next = node.next
     if (node.next === undefined) this.#tail = node.prev
