@@ -3,6 +3,7 @@ import express from 'express'
 import { httpipe } from '../lib'
 import { adapters, createExpressApp } from './helpers/app'
 import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { hasFastProperties } from './helpers/v8'
 
 let server: Listening | undefined
 afterEach(async () => { await server?.close(); server = undefined })
@@ -303,6 +304,22 @@ describe('express router dispatch', () => {
 
     const bad = await send(`${server.url}/t/acme/channels/a/b/c`, 'GET')
     expect({ status: bad.status, body: bad.body.toString() }).toEqual({ status: 404, body: 'route.not.found for /t/acme/channels/a/b/c' })
+  })
+
+  it('normalizes the requests and responses Express re-prototyped, which keeps their operations fast', async () => {
+    const seen: object[] = []
+    const app = express()
+    app.use((req, res, next) => { seen.push(req, res); next() })
+    const pipe = httpipe()
+    app.use('/channels', pipe)
+    server = await listen(app)
+    const consumer = open(`${server.url}/channels/ns/ch`, 'GET')
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    expect((await send(`${server.url}/channels/ns/ch`, 'POST', 'hi')).status).toBe(200)
+    expect((await consumer.done).body.toString()).toBe('hi')
+
+    expect(seen).toHaveLength(4)
+    expect(seen.map(hasFastProperties)).toEqual([false, false, false, false])
   })
 
   it('runs layers added to the router itself, such as an error handler of its own', async () => {
