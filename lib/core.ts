@@ -9,6 +9,7 @@ import { applyCors } from './cors'
 import * as errors from './errors'
 import { EventWriter, endEventStream, openEventStream, wantsEventStream } from './event-stream'
 import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './options'
+import { normalizeIfReprototyped } from './object-shape'
 import { relay, type MessageSource, type RelayOutcome, type RelayProgress } from './relay'
 import { servePage, wantsPage } from './ui'
 
@@ -103,6 +104,10 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   const whenIdle = new Promise<void>(resolve => { idle = resolve })
 
   function handle (req: IncomingMessage, res: ServerResponse, next: Next): void {
+    // The request at once: Node's parser goes on working on it (the body, its end) as it waits.
+    // Its response only when its transfer starts (it is left alone until then): that keeps the
+    // memory a waiting request costs down. See object-shape.ts for why.
+    normalizeIfReprototyped(req)
     if (config.cors !== false && applyCors(config.cors, req, res)) return
     if (closed) return next(errors.routerClosed())
     let route: Route
@@ -236,6 +241,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   function startTransfer (transfer: Transfer<Waiter>): void {
     settle(transfer.producer)
     settle(transfer.consumer)
+    normalizeIfReprototyped(transfer.producer.res)
+    normalizeIfReprototyped(transfer.consumer.res)
     runTransfer(transfer).catch(err => {
       // relay() settles every stream failure itself; this is a bug guard that fails closed
       // (runTransfer has already given the channel back).
@@ -271,7 +278,11 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   async function runBroadcast (taken: Broadcast<Waiter>, source: MessageSource, res: ServerResponse, next: Next): Promise<void> {
-    for (const subscriber of taken.subscribers) settle(subscriber)
+    for (const subscriber of taken.subscribers) {
+      settle(subscriber)
+      normalizeIfReprototyped(subscriber.res)
+    }
+    normalizeIfReprototyped(res)
     const sinks = taken.subscribers.map(s => s.live ? new EventWriter(s.res, taken.key, config.eventSize) : s.res)
     const progress = track(taken, source, sinks.length, true)
     let outcome: BroadcastOutcome

@@ -13,7 +13,9 @@ const SECOND = Symbol('httpipe.normalize.second')
  * seen before: a cache miss and a runtime lookup, each time. A `writeHead()` with five headers and
  * one listener added and removed takes 8 µs on a plain response, 23 µs on a re-prototyped one and
  * 10 µs on the same one in dictionary mode, whose shape all such objects share. On small messages
- * through httpipe mounted in Express, that is about 20 % more pairs/s (bench/, `pairs`).
+ * through httpipe mounted in Express, that is 10–25 % more pairs/s (bench/, `pairs`). The price is
+ * memory (~2 KB per object), which is why core.ts normalizes a waiting response only once it is
+ * matched.
  */
 export function normalizeIfReprototyped (target: object): void {
   const constructor = (target as { constructor?: unknown }).constructor

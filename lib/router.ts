@@ -1,7 +1,6 @@
 import { Router } from 'express'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createPipeCore, type HttpipeControls, type Next } from './core'
-import { normalizeIfReprototyped } from './object-shape'
 import type { HttpipeOptions } from './options'
 
 /** What Express routers have at run time and `@types/express` leaves out. */
@@ -31,16 +30,9 @@ export type HttpipeRouter = Router & HttpipeControls
  */
 export function httpipe (options?: HttpipeOptions): HttpipeRouter {
   const core = createPipeCore(options)
-  // Express has re-prototyped req and res, which makes every operation on them slow until they
-  // are normalized (see object-shape.ts); the rest of their way through Node and httpipe is fast.
-  function serve (req: IncomingMessage, res: ServerResponse, next: Next): void {
-    normalizeIfReprototyped(req)
-    normalizeIfReprototyped(res)
-    core.handle(req, res, next)
-  }
   const router = Router()
   router.use(function httpipeChannels (req, res, next) {
-    serve(req, res, next)
+    core.handle(req, res, next)
   })
   // While that layer, which takes every path, is the router's only one, the router's dispatch
   // (a stack walk, URL parsing, and restoring req.baseUrl and req.params on the way out) changes
@@ -50,7 +42,7 @@ export function httpipe (options?: HttpipeOptions): HttpipeRouter {
   const dispatch = dispatcher.handle
   dispatcher.handle = function handle (req, res, next) {
     if (dispatcher.stack.length !== 1 || typeof next !== 'function') return dispatch.call(router, req, res, next)
-    serve(req, res, next)
+    core.handle(req, res, next)
   }
   return Object.assign(router, { stats: core.stats, close: core.close })
 }
