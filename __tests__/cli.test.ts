@@ -25,7 +25,7 @@ describe('parseCli(argv, env)', () => {
       expect(settings).toEqual({
         port: 3000,
         host: '0.0.0.0',
-        options: { requestTimeout: 0, listing: true, cors: false, ui: true, limits: { bodySize: undefined } }
+        options: { requestTimeout: 0, listing: true, links: true, cors: false, ui: true, limits: { bodySize: undefined } }
       })
       expect(settings.options.limits?.bodySize).toBeUndefined()
     })
@@ -102,6 +102,10 @@ describe('parseCli(argv, env)', () => {
       expect(serve(['--max-body-size', '1048576']).options.limits).toStrictEqual({ bodySize: 1_048_576 })
     })
 
+    it('reads --no-links', () => {
+      expect(serve(['--no-links']).options.links).toBe(false)
+    })
+
     it('reads --no-listing', () => {
       expect(serve(['--no-listing']).options.listing).toBe(false)
     })
@@ -117,10 +121,10 @@ describe('parseCli(argv, env)', () => {
     })
 
     it('combines every flag', () => {
-      expect(serve(['--port', '1', '--host', '::', '--request-timeout', '2', '--max-body-size', '3', '--no-listing', '--cors', '--no-ui'])).toEqual({
+      expect(serve(['--port', '1', '--host', '::', '--request-timeout', '2', '--max-body-size', '3', '--no-listing', '--no-links', '--cors', '--no-ui'])).toEqual({
         port: 1,
         host: '::',
-        options: { requestTimeout: 2000, listing: false, cors: true, ui: false, limits: { bodySize: 3 } }
+        options: { requestTimeout: 2000, listing: false, links: false, cors: true, ui: false, limits: { bodySize: 3 } }
       })
     })
   })
@@ -148,7 +152,7 @@ describe('parseCli(argv, env)', () => {
       expect(serve(['--port', '9000'], env)).toEqual({
         port: 9000,
         host: '127.0.0.1',
-        options: { requestTimeout: 30_000, listing: true, cors: false, ui: true, limits: { bodySize: undefined } }
+        options: { requestTimeout: 30_000, listing: true, links: true, cors: false, ui: true, limits: { bodySize: undefined } }
       })
     })
   })

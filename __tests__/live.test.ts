@@ -203,6 +203,23 @@ describe.each(adapters)('link producers ($name)', ({ create }) => {
     expect(res.body.toString()).toContain(message)
   })
 
+  it.each(['?method=post&body=hi', '?method=put&body=hi&pubsub=true'])('answers 403 to %s with links: false, and neither sends nor takes a message', async (query) => {
+    const { app, pipe } = create({ links: false })
+    server = await listen(app)
+    const url = `${server.url}/channels/ns/ch`
+    const producer = send(url, 'POST', 'still here')
+    await waitUntil(() => pipe.stats().waitingProducers === 1)
+
+    const link = await send(`${url}${query}`, 'GET')
+    expect({ status: link.status, body: link.body.toString() }).toEqual({
+      status: 403,
+      body: expect.stringContaining('link producers are disabled (option links: false)')
+    })
+    expect(pipe.stats()).toMatchObject({ waitingProducers: 1, waitingConsumers: 0, runningTransfers: 0 })
+    expect((await send(url, 'GET')).body.toString()).toBe('still here')
+    expect((await producer).status).toBe(200)
+  })
+
   it('applies limits.bodySize to the body parameter', async () => {
     const { app, pipe } = create({ limits: { bodySize: 3 } })
     server = await listen(app)

@@ -25,6 +25,7 @@ const DEFAULTS = {
   waitersPerChannel: 5000,
   waiters: 50_000,
   listing: true,
+  links: true,
   eventSize: 1024 * 1024,
   cors: false,
   ui: false
@@ -93,6 +94,7 @@ describe('resolveOptions(options)', () => {
         timeout: 30_000,
         concurrency: 4,
         listing: false,
+        links: false,
         cors: 'https://app.example',
         ui: true,
         limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096 }
@@ -104,6 +106,7 @@ describe('resolveOptions(options)', () => {
         waitersPerChannel: 10,
         waiters: 100,
         listing: false,
+        links: false,
         eventSize: 4096,
         cors: 'https://app.example',
         ui: true
@@ -223,6 +226,24 @@ describe('resolveOptions(options)', () => {
     })
   })
 
+  describe('with links', () => {
+    it('accepts false', () => {
+      expect(resolveOptions({ links: false }).links).toBe(false)
+    })
+
+    it.each([
+      ['the string "no"', 'no', '"no"'],
+      ['0', 0, '0'],
+      ['null', null, 'null']
+    ])('throws a TypeError naming links when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ links: value }), `httpipe: option links must be a boolean, got ${shown}`)
+    })
+
+    it('suggests links for link', () => {
+      expectTypeError(() => resolveUntyped({ link: false }), 'httpipe: unknown option link; did you mean links?')
+    })
+  })
+
   describe('with limits', () => {
     it('throws a TypeError naming limits when it is null', () => {
       expectTypeError(() => resolveUntyped({ limits: null }), 'httpipe: option limits must be an object, got null')
@@ -267,7 +288,7 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known options when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, concurrency, limits, listing, cors, ui')
+      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, concurrency, limits, listing, links, cors, ui')
     })
 
     it('suggests the limit when a limit is given at the top level', () => {

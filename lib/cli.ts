@@ -15,6 +15,7 @@ Options:
                               long a producer can wait (env REQUEST_TIMEOUT; default: none)
   --max-body-size BYTES       largest message (limits.bodySize; default: none)
   --no-listing                do not serve the namespace and channel listings
+  --no-links                  refuse link producers (GET ?method=post&body=TEXT)
   --cors                      answer cross-origin requests from any origin
   --cors-origin ORIGIN        answer cross-origin requests from this origin only
   --no-ui                     do not serve the web page at ${MOUNT_PATH}/
@@ -43,6 +44,7 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
       'request-timeout': { type: 'string' },
       'max-body-size': { type: 'string' },
       'no-listing': { type: 'boolean' },
+      'no-links': { type: 'boolean' },
       cors: { type: 'boolean' },
       'cors-origin': { type: 'string' },
       'no-ui': { type: 'boolean' },
@@ -61,7 +63,7 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
   const requestTimeout = timeoutText === undefined || timeoutText === '' ? 0 : seconds('--request-timeout (or REQUEST_TIMEOUT)', timeoutText)
   const bodySize = values['max-body-size'] === undefined ? undefined : integer('--max-body-size', values['max-body-size'], 1, Number.MAX_SAFE_INTEGER)
   const cors = values['cors-origin'] ?? values.cors === true
-  const options: StandaloneOptions = { requestTimeout, listing: values['no-listing'] !== true, cors, ui: values['no-ui'] !== true, limits: { bodySize } }
+  const options: StandaloneOptions = { requestTimeout, listing: values['no-listing'] !== true, links: values['no-links'] !== true, cors, ui: values['no-ui'] !== true, limits: { bodySize } }
   return { kind: 'serve', settings: { port, host, options } }
 }
 

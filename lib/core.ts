@@ -138,7 +138,11 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
         return acceptProducer(namespace, channel, key, query.pubsub, req, res, next)
       case 'GET':
         if (req.headers['service-worker'] === 'script') return next(errors.serviceWorkerRefused())
-        if (query.link !== undefined) return acceptLinkProducer(namespace, channel, key, query, req, res, next)
+        if (query.link !== undefined) {
+          // Refused, not served as a consumer: that would take a message where one was to be sent.
+          if (!config.links) return next(errors.linksDisabled())
+          return acceptLinkProducer(namespace, channel, key, query, req, res, next)
+        }
         return acceptConsumer(namespace, channel, key, query.pubsub, req, res, next)
       case 'DELETE':
         for (const waiter of registry.deleteChannel(namespace, channel)) reject(waiter, errors.channelDeleted(key))

@@ -10,6 +10,7 @@ export type HttpipeErrorType =
   | 'route.not.found'
   | 'method.not.allowed'
   | 'listing.disabled'
+  | 'links.disabled'
   | 'namespace.not.found'
   | 'channel.timeout'
   | 'channel.full'
@@ -48,6 +49,10 @@ export function methodNotAllowed (method: string, allow: readonly string[]): Htt
 
 export function listingDisabled (): HttpipeError {
   return httpipeError(404, 'listing is disabled (option listing: false)', { type: 'listing.disabled' })
+}
+
+export function linksDisabled (): HttpipeError {
+  return httpipeError(403, 'link producers are disabled (option links: false): send with POST or PUT', { type: 'links.disabled' })
 }
 
 export function namespaceNotFound (namespace: string): HttpipeError {

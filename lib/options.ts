@@ -12,6 +12,11 @@ export interface HttpipeOptions {
   /** Serve `GET /namespaces` and `GET /{namespace}`. Default: `true`. When `false`: `404`. */
   listing?: boolean | undefined
   /**
+   * Accept link producers (`GET …?method=post&body=TEXT`), which let a plain link send a message,
+   * as in patchbay. Default: `true`. When `false`: `403`, and nothing is sent.
+   */
+  links?: boolean | undefined
+  /**
    * Answer cross-origin requests: `true` allows any origin (`*`), a string allows that one origin
    * (e.g. `'https://app.example'`). Preflight `OPTIONS` is answered without touching any channel.
    * Default: `false`.
@@ -45,13 +50,14 @@ export interface ResolvedOptions {
   readonly waitersPerChannel: number
   readonly waiters: number
   readonly listing: boolean
+  readonly links: boolean
   readonly eventSize: number
   /** `false`, `'*'`, or the one allowed origin. */
   readonly cors: false | string
   readonly ui: boolean
 }
 
-const OPTION_NAMES = ['timeout', 'concurrency', 'limits', 'listing', 'cors', 'ui'] as const
+const OPTION_NAMES = ['timeout', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui'] as const
 const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize'] as const
 
 /** The two levels options live at, for "did you mean" hints that cross from one to the other. */
@@ -69,7 +75,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPlainObject('options', options)
   expectKnownKeys(TOP_LEVEL, options, LIMITS_LEVEL)
-  const { timeout, concurrency = 1, limits = {}, listing = true, cors = false, ui = false } = options
+  const { timeout, concurrency = 1, limits = {}, listing = true, links = true, cors = false, ui = false } = options
   expectPlainObject('limits', limits)
   expectKnownKeys(LIMITS_LEVEL, limits, TOP_LEVEL)
   const { bodySize, waitersPerChannel = 5000, waiters = 50_000, eventSize = 1024 * 1024 } = limits
@@ -81,6 +87,7 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPositiveInteger('limits.waiters', waiters, 'requests')
   expectPositiveInteger('limits.eventSize', eventSize, 'bytes')
   if (typeof listing !== 'boolean') throw optionError('listing', 'must be a boolean', listing)
+  if (typeof links !== 'boolean') throw optionError('links', 'must be a boolean', links)
   if (typeof ui !== 'boolean') throw optionError('ui', 'must be a boolean', ui)
   if (typeof cors !== 'boolean' && !(typeof cors === 'string' && /^https?:\/\/[^/\s]+$/.test(cors))) {
     throw optionError('cors', 'must be a boolean or an origin such as "https://app.example"', cors)
@@ -93,6 +100,7 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
     waitersPerChannel,
     waiters,
     listing,
+    links,
     eventSize,
     cors: cors === true ? '*' : cors,
     ui
