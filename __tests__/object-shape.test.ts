@@ -40,6 +40,19 @@ describe('normalizeIfReprototyped', () => {
     expect(ownEntries(message)).toEqual(ownEntries(new Message()))
   })
 
+  it('never throws: a frozen object, or a Proxy that refuses properties, is left as it is', () => {
+    const frozen = Object.freeze(reprototyped())
+    expect(() => { normalizeIfReprototyped(frozen) }).not.toThrow()
+    expect(hasFastProperties(frozen)).toBe(true)
+
+    const refusing = new Proxy(reprototyped(), {
+      set () { throw new Error('no new properties') },
+      defineProperty () { throw new Error('no new properties') }
+    })
+    expect(() => { normalizeIfReprototyped(refusing) }).not.toThrow()
+    expect(Reflect.ownKeys(refusing)).toEqual(['id', 'label'])
+  })
+
   it('leaves a plain object alone, and one without a constructor', () => {
     const plain = { a: 1 }
     normalizeIfReprototyped(plain)

@@ -93,6 +93,15 @@ describe('standalone server with curl', () => {
     expect(producer.stdout).toBe('message is larger than 10 bytes (limits.bodySize); received 11\n\n413')
   })
 
+  it('refuses link producers with --no-links', async () => {
+    server = await startStandalone(['--no-links'])
+    const link = await send(`${server.url}/channels/ns/ch?method=post&body=hi`, 'GET')
+    expect({ status: link.status, body: link.body.toString() }).toEqual({
+      status: 403,
+      body: 'link producers are disabled (option links: false): send with POST or PUT\n'
+    })
+  })
+
   it('serves no listings with --no-listing', async () => {
     server = await startStandalone(['--no-listing'])
     expect((await send(`${server.url}/channels/namespaces`, 'GET')).status).toBe(404)

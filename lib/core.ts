@@ -243,10 +243,11 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   function startTransfer (transfer: Transfer<Waiter>): void {
-    settle(transfer.producer)
-    settle(transfer.consumer)
+    // First: settle() itself removes a listener from each response.
     normalizeIfReprototyped(transfer.producer.res)
     normalizeIfReprototyped(transfer.consumer.res)
+    settle(transfer.producer)
+    settle(transfer.consumer)
     runTransfer(transfer).catch(err => {
       // relay() settles every stream failure itself; this is a bug guard that fails closed
       // (runTransfer has already given the channel back).
@@ -283,8 +284,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
 
   async function runBroadcast (taken: Broadcast<Waiter>, source: MessageSource, res: ServerResponse, next: Next): Promise<void> {
     for (const subscriber of taken.subscribers) {
-      settle(subscriber)
       normalizeIfReprototyped(subscriber.res)
+      settle(subscriber)
     }
     normalizeIfReprototyped(res)
     const sinks = taken.subscribers.map(s => s.live ? new EventWriter(s.res, taken.key, config.eventSize) : s.res)

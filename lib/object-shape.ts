@@ -5,7 +5,9 @@ const SECOND = Symbol('httpipe.normalize.second')
 
 /**
  * Puts an object that was given a new prototype after construction into dictionary mode, and
- * leaves every other object alone. Semantically a no-op: no property is left behind.
+ * leaves every other object alone. Semantically a no-op: no property is left behind. Never throws:
+ * a frozen object or a Proxy that refuses the scratch properties is left as it is, since a speed-up
+ * must not break the caller's bookkeeping.
  *
  * Why: Express re-prototypes every request and response (`Object.setPrototypeOf`). In V8 (measured
  * on Node 20), every property added to such an object afterwards gives it a hidden class of its own,
@@ -18,11 +20,16 @@ const SECOND = Symbol('httpipe.normalize.second')
  * matched.
  */
 export function normalizeIfReprototyped (target: object): void {
-  const constructor = (target as { constructor?: unknown }).constructor
-  if (typeof constructor !== 'function' || Object.getPrototypeOf(target) === constructor.prototype) return
-  const scratch = target as Record<symbol, unknown>
-  scratch[FIRST] = true
-  scratch[SECOND] = true
-  delete scratch[FIRST]
-  delete scratch[SECOND]
+  try {
+    const constructor = (target as { constructor?: unknown }).constructor
+    if (typeof constructor !== 'function' || Object.getPrototypeOf(target) === constructor.prototype) return
+    if (!Object.isExtensible(target)) return
+    const scratch = target as Record<symbol, unknown>
+    scratch[FIRST] = true
+    scratch[SECOND] = true
+    delete scratch[FIRST]
+    delete scratch[SECOND]
+  } catch {
+    // A Proxy's trap threw; its object is then not one whose speed this can help anyway.
+  }
 }
