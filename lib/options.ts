@@ -86,9 +86,9 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPositiveInteger('limits.waitersPerChannel', waitersPerChannel, 'requests')
   expectPositiveInteger('limits.waiters', waiters, 'requests')
   expectPositiveInteger('limits.eventSize', eventSize, 'bytes')
-  if (typeof listing !== 'boolean') throw optionError('listing', 'must be a boolean', listing)
-  if (typeof links !== 'boolean') throw optionError('links', 'must be a boolean', links)
-  if (typeof ui !== 'boolean') throw optionError('ui', 'must be a boolean', ui)
+  expectBoolean('listing', listing)
+  expectBoolean('links', links)
+  expectBoolean('ui', ui)
   if (typeof cors !== 'boolean' && !(typeof cors === 'string' && /^https?:\/\/[^/\s]+$/.test(cors))) {
     throw optionError('cors', 'must be a boolean or an origin such as "https://app.example"', cors)
   }
@@ -122,6 +122,10 @@ function expectPositiveInteger (name: string, value: unknown, unit: string, max 
     const range = max === Number.MAX_SAFE_INTEGER ? '' : ` up to ${max}`
     throw optionError(name, `must be a positive integer${range} (${unit})`, value)
   }
+}
+
+function expectBoolean (name: string, value: unknown): void {
+  if (typeof value !== 'boolean') throw optionError(name, 'must be a boolean', value)
 }
 
 function expectPlainObject (name: string, value: unknown): void {

@@ -1,5 +1,5 @@
 'use strict'
-// Command-line flags and the two presets: full (default, about 25 minutes on 2 cores) and --quick (smoke test).
+// Command-line flags and the two presets: full (default, about 16 minutes on 2 cores) and --quick (smoke test).
 
 const path = require('node:path')
 
