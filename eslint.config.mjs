@@ -9,6 +9,14 @@ export default [
     }
   },
   {
+    // The package must load and type-check without Express (createHandler(), the standalone
+    // server): Express is an optional peer, and the published types stand alone. Type imports too.
+    files: ['lib/**/*.ts', 'lib/**/*.mts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'express', message: 'lib/ must not depend on Express: use node:http types' }] }]
+    }
+  },
+  {
     // The registry is the reusable core of the package: no HTTP framework may leak into it.
     files: ['lib/channel-registry.ts', 'lib/waiter-queue.ts'],
     rules: {

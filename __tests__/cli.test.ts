@@ -20,14 +20,12 @@ function failure (argv: readonly string[], env: NodeJS.ProcessEnv = {}): string 
 
 describe('parseCli(argv, env)', () => {
   describe('defaults', () => {
-    it('serves on 0.0.0.0:3000 with no request timeout, listing on and no body limit', () => {
-      const settings = serve([])
-      expect(settings).toEqual({
+    it('serves on 0.0.0.0:3000 with no wait timeout, listing on, and every limit at the library default', () => {
+      expect(serve([])).toStrictEqual({
         port: 3000,
         host: '0.0.0.0',
-        options: { requestTimeout: 0, listing: true, links: true, cors: false, ui: true, limits: { bodySize: undefined } }
+        options: { listing: true, links: true, cors: false, ui: true, limits: {} }
       })
-      expect(settings.options.limits?.bodySize).toBeUndefined()
     })
 
     it('ignores environment variables it does not know', () => {
@@ -56,20 +54,24 @@ describe('parseCli(argv, env)', () => {
       expect(serve([], { HOST: '::1' }).host).toBe('::1')
     })
 
-    it('reads REQUEST_TIMEOUT in seconds and converts it to ms', () => {
-      expect(serve([], { REQUEST_TIMEOUT: '30' }).options.requestTimeout).toBe(30_000)
+    it('reads REQUEST_TIMEOUT in seconds as the wait timeout in ms, as the seed did', () => {
+      expect(serve([], { REQUEST_TIMEOUT: '30' }).options.timeout).toBe(30_000)
     })
 
     it('accepts a fractional REQUEST_TIMEOUT', () => {
-      expect(serve([], { REQUEST_TIMEOUT: '1.5' }).options.requestTimeout).toBe(1500)
+      expect(serve([], { REQUEST_TIMEOUT: '1.5' }).options.timeout).toBe(1500)
+    })
+
+    it('keeps a positive REQUEST_TIMEOUT below a millisecond a timeout (1 ms), not none', () => {
+      expect(serve([], { REQUEST_TIMEOUT: '0.0001' }).options.timeout).toBe(1)
     })
 
     it('reads REQUEST_TIMEOUT=0 as no timeout', () => {
-      expect(serve([], { REQUEST_TIMEOUT: '0' }).options.requestTimeout).toBe(0)
+      expect(serve([], { REQUEST_TIMEOUT: '0' }).options).not.toHaveProperty('timeout')
     })
 
     it('reads an empty REQUEST_TIMEOUT as no timeout', () => {
-      expect(serve([], { REQUEST_TIMEOUT: '' }).options.requestTimeout).toBe(0)
+      expect(serve([], { REQUEST_TIMEOUT: '' }).options).not.toHaveProperty('timeout')
     })
 
     it('throws naming PORT when it is not a number', () => {
@@ -77,7 +79,7 @@ describe('parseCli(argv, env)', () => {
     })
 
     it('throws naming REQUEST_TIMEOUT when it is not a number', () => {
-      expect(failure([], { REQUEST_TIMEOUT: '5m' })).toBe('--request-timeout (or REQUEST_TIMEOUT) must be a number of seconds (0 for none), got "5m"')
+      expect(failure([], { REQUEST_TIMEOUT: '5m' })).toBe('--request-timeout (or REQUEST_TIMEOUT) must be a number of seconds from 0 to 2147483 (0 for none), got "5m"')
     })
   })
 
@@ -94,12 +96,25 @@ describe('parseCli(argv, env)', () => {
       expect(serve(['--host', 'localhost']).host).toBe('localhost')
     })
 
-    it('reads --request-timeout in seconds and converts it to ms', () => {
-      expect(serve(['--request-timeout', '600']).options.requestTimeout).toBe(600_000)
+    it('reads --request-timeout in seconds as the wait timeout in ms', () => {
+      expect(serve(['--request-timeout', '600']).options.timeout).toBe(600_000)
+    })
+
+    it('accepts the largest --request-timeout a timer takes', () => {
+      expect(serve(['--request-timeout', '2147483']).options.timeout).toBe(2_147_483_000)
     })
 
     it('reads --max-body-size in bytes as limits.bodySize', () => {
       expect(serve(['--max-body-size', '1048576']).options.limits).toStrictEqual({ bodySize: 1_048_576 })
+    })
+
+    it('reads --concurrency', () => {
+      expect(serve(['--concurrency', '4']).options.concurrency).toBe(4)
+    })
+
+    it('reads --max-waiters, --max-waiters-per-channel and --max-event-size as the other limits', () => {
+      expect(serve(['--max-waiters', '100', '--max-waiters-per-channel', '10', '--max-event-size', '2048']).options.limits)
+        .toStrictEqual({ waiters: 100, waitersPerChannel: 10, eventSize: 2048 })
     })
 
     it('reads --no-links', () => {
@@ -121,10 +136,11 @@ describe('parseCli(argv, env)', () => {
     })
 
     it('combines every flag', () => {
-      expect(serve(['--port', '1', '--host', '::', '--request-timeout', '2', '--max-body-size', '3', '--no-listing', '--no-links', '--cors', '--no-ui'])).toEqual({
+      expect(serve(['--port', '1', '--host', '::', '--request-timeout', '2', '--concurrency', '5', '--max-body-size', '3', '--max-waiters', '7',
+        '--max-waiters-per-channel', '6', '--max-event-size', '8', '--no-listing', '--no-links', '--cors', '--no-ui'])).toStrictEqual({
         port: 1,
         host: '::',
-        options: { requestTimeout: 2000, listing: false, links: false, cors: true, ui: false, limits: { bodySize: 3 } }
+        options: { timeout: 2000, concurrency: 5, listing: false, links: false, cors: true, ui: false, limits: { bodySize: 3, waiters: 7, waitersPerChannel: 6, eventSize: 8 } }
       })
     })
   })
@@ -141,7 +157,7 @@ describe('parseCli(argv, env)', () => {
     })
 
     it('prefers --request-timeout to REQUEST_TIMEOUT', () => {
-      expect(serve(['--request-timeout', '0'], env).options.requestTimeout).toBe(0)
+      expect(serve(['--request-timeout', '0'], env).options).not.toHaveProperty('timeout')
     })
 
     it('uses the valid --port and ignores an invalid PORT', () => {
@@ -149,10 +165,10 @@ describe('parseCli(argv, env)', () => {
     })
 
     it('takes the rest from the environment', () => {
-      expect(serve(['--port', '9000'], env)).toEqual({
+      expect(serve(['--port', '9000'], env)).toStrictEqual({
         port: 9000,
         host: '127.0.0.1',
-        options: { requestTimeout: 30_000, listing: true, links: true, cors: false, ui: true, limits: { bodySize: undefined } }
+        options: { timeout: 30_000, listing: true, links: true, cors: false, ui: true, limits: {} }
       })
     })
   })
@@ -192,14 +208,37 @@ describe('parseCli(argv, env)', () => {
       expect(failure([`--port=${value}`])).toBe(`--port (or PORT) must be an integer from 0 to 65535, got ${JSON.stringify(value)}`)
     })
 
+    it.each([['-1'], ['-80'], ['-0.5']])('gives the range message for a negative value written apart: --port %s', value => {
+      expect(failure(['--port', value])).toBe(`--port (or PORT) must be an integer from 0 to 65535, got ${JSON.stringify(value)}`)
+    })
+
+    it('gives the range message for a negative PORT', () => {
+      expect(failure([], { PORT: '-1' })).toBe('--port (or PORT) must be an integer from 0 to 65535, got "-1"')
+    })
+
+    it.each(['concurrency', 'max-waiters', 'max-waiters-per-channel', 'max-event-size', 'max-body-size'])('gives the range message naming --%s for 0, negative, fractional and unit values', flag => {
+      for (const value of ['0', '-1', '1.5', '1mb', '']) {
+        expect(failure([`--${flag}`, value])).toBe(`--${flag} must be an integer from 1 to 9007199254740991, got ${JSON.stringify(value)}`)
+      }
+    })
+
+    it('gives the range message naming --request-timeout for a negative value written apart', () => {
+      expect(failure(['--request-timeout', '-5'])).toBe('--request-timeout (or REQUEST_TIMEOUT) must be a number of seconds from 0 to 2147483 (0 for none), got "-5"')
+    })
+
+    it('names --cors-origin, not the cors option, for an origin that is not scheme and host', () => {
+      expect(failure(['--cors-origin', 'app.example'])).toBe('--cors-origin must be a boolean or an origin such as "https://app.example", got "app.example"')
+    })
+
     it.each([
       ['not a number', 'soon'],
       ['negative', '-5'],
       ['Infinity', 'Infinity'],
       ['NaN', 'NaN'],
-      ['blank', ' ']
+      ['blank', ' '],
+      ['beyond what a timer takes', '2147484']
     ])('throws naming --request-timeout when it is %s', (_, value) => {
-      expect(failure([`--request-timeout=${value}`])).toBe(`--request-timeout (or REQUEST_TIMEOUT) must be a number of seconds (0 for none), got ${JSON.stringify(value)}`)
+      expect(failure([`--request-timeout=${value}`])).toBe(`--request-timeout (or REQUEST_TIMEOUT) must be a number of seconds from 0 to 2147483 (0 for none), got ${JSON.stringify(value)}`)
     })
 
     it.each([

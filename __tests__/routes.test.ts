@@ -338,13 +338,19 @@ describe('express router dispatch', () => {
     expect(seen.map(hasFastProperties)).toEqual([false, false])
   })
 
-  it('runs layers added to the router itself, such as an error handler of its own', async () => {
+  it('is a plain function: no Express Router, and an error handler of its own goes in a Router around it', async () => {
     const pipe = httpipe()
-    pipe.use((err: { type: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    expect(typeof pipe).toBe('function')
+    expect(pipe.length).toBe(3)
+    expect(Object.keys(pipe).sort()).toEqual(['close', 'stats'])
+    expect('use' in pipe || 'stack' in pipe || 'handle' in pipe).toBe(false)
+    const router = express.Router()
+    router.use(pipe)
+    router.use((err: { type: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
       res.status(418).type('text/plain').send(`router saw ${err.type}`)
     })
     const app = express()
-    app.use('/channels', pipe)
+    app.use('/channels', router)
     server = await listen(app)
     const res = await send(`${server.url}/channels/a/b/c`, 'GET')
     expect({ status: res.status, body: res.body.toString() }).toEqual({ status: 418, body: 'router saw route.not.found' })

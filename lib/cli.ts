@@ -2,31 +2,43 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { MOUNT_PATH, createStandaloneServer, type StandaloneOptions, type StandaloneServer } from './server'
+import { resolveOptions, type HttpipeLimits, type HttpipeOptions } from './options'
+import { MOUNT_PATH, createStandaloneServer, type StandaloneServer } from './server'
 
 const USAGE = `Usage: httpipe [options]
 
 Patchbay-style HTTP pipes: POST to ${MOUNT_PATH}/{namespace}/{channel}, GET the same path.
 
 Options:
-  --port N                    port to listen on (env PORT; default 3000)
-  --host H                    address to bind (env HOST; default 0.0.0.0)
-  --request-timeout SECONDS   Node's limit on receiving a whole request, which also caps how
-                              long a producer can wait (env REQUEST_TIMEOUT; default: none)
-  --max-body-size BYTES       largest message (limits.bodySize; default: none)
-  --no-listing                do not serve the namespace and channel listings
-  --no-links                  refuse link producers (GET ?method=post&body=TEXT)
-  --cors                      answer cross-origin requests from any origin
-  --cors-origin ORIGIN        answer cross-origin requests from this origin only
-  --no-ui                     do not serve the web page at ${MOUNT_PATH}/
-  --help                      show this help
-  --version                   show the version
+  --port N                      port to listen on, 0 for any free port (env PORT; default 3000)
+  --host H                      address to bind (env HOST; default 0.0.0.0)
+  --request-timeout SECONDS     longest wait for a counterpart, then 408; a running transfer is
+                                never cut (env REQUEST_TIMEOUT; default: wait forever)
+  --concurrency N               transfers at once on one channel (default 1)
+  --max-body-size BYTES         largest message (default: none)
+  --max-waiters N               waiting requests in all, then 503 (default 50000)
+  --max-waiters-per-channel N   waiting requests on one channel, then 503 (default 5000)
+  --max-event-size BYTES        largest message a live subscriber takes (default 1048576)
+  --no-listing                  do not serve the namespace and channel listings
+  --no-links                    refuse link producers (GET ?method=post&body=TEXT)
+  --cors                        answer cross-origin requests from any origin
+  --cors-origin ORIGIN          answer cross-origin requests from this origin only
+  --no-ui                       do not serve the web page at ${MOUNT_PATH}/
+  -h, --help                    show this help
+  -v, --version                 show the version
+
+Examples:
+  httpipe --port 8080 --request-timeout 600
+  PORT=8080 REQUEST_TIMEOUT=600 httpipe
+  httpipe --max-body-size 1073741824 --max-waiters 1000 --no-listing
+  curl -T file.tar.gz http://localhost:3000${MOUNT_PATH}/files/8f3a9c   # send: waits for a receiver
+  curl -o file.tar.gz http://localhost:3000${MOUNT_PATH}/files/8f3a9c   # receive
 `
 
 export interface CliSettings {
   readonly port: number
   readonly host: string
-  readonly options: StandaloneOptions
+  readonly options: HttpipeOptions
 }
 
 export type CliCommand =
@@ -34,37 +46,100 @@ export type CliCommand =
   | { readonly kind: 'version' }
   | { readonly kind: 'serve', readonly settings: CliSettings }
 
-/** Reads flags and environment; throws an `Error` whose message says what was wrong. */
+/** Flags that take a value; the rest are booleans. */
+const VALUE_FLAGS = ['port', 'host', 'request-timeout', 'concurrency', 'max-body-size', 'max-waiters', 'max-waiters-per-channel', 'max-event-size', 'cors-origin'] as const
+
+/** The flag that sets each option, so that a message from option validation names the flag. */
+const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
+  timeout: '--request-timeout (or REQUEST_TIMEOUT)',
+  concurrency: '--concurrency',
+  'limits.bodySize': '--max-body-size',
+  'limits.waiters': '--max-waiters',
+  'limits.waitersPerChannel': '--max-waiters-per-channel',
+  'limits.eventSize': '--max-event-size',
+  cors: '--cors-origin'
+}
+
+// setTimeout()'s limit (options.ts), in whole seconds.
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
+
+/** Reads flags and environment; throws an `Error` whose message names the flag and says what was wrong. */
 export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
   const { values } = parseArgs({
-    args: [...argv],
+    args: joinNegativeValues(argv),
     options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'request-timeout': { type: 'string' },
-      'max-body-size': { type: 'string' },
+      ...Object.fromEntries(VALUE_FLAGS.map(flag => [flag, { type: 'string' as const }])),
       'no-listing': { type: 'boolean' },
       'no-links': { type: 'boolean' },
       cors: { type: 'boolean' },
-      'cors-origin': { type: 'string' },
       'no-ui': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' }
     },
     strict: true,
     allowPositionals: false
-  })
+  }) as { values: Partial<Record<typeof VALUE_FLAGS[number], string>> & Partial<Record<'no-listing' | 'no-links' | 'cors' | 'no-ui' | 'help' | 'version', boolean>> }
   if (values.help === true) return { kind: 'help' }
   if (values.version === true) return { kind: 'version' }
 
   const port = integer('--port (or PORT)', values.port ?? env.PORT ?? '3000', 0, 65535)
   const host = values.host ?? env.HOST ?? '0.0.0.0'
   const timeoutText = values['request-timeout'] ?? env.REQUEST_TIMEOUT
-  const requestTimeout = timeoutText === undefined || timeoutText === '' ? 0 : seconds('--request-timeout (or REQUEST_TIMEOUT)', timeoutText)
-  const bodySize = values['max-body-size'] === undefined ? undefined : integer('--max-body-size', values['max-body-size'], 1, Number.MAX_SAFE_INTEGER)
-  const cors = values['cors-origin'] ?? values.cors === true
-  const options: StandaloneOptions = { requestTimeout, listing: values['no-listing'] !== true, links: values['no-links'] !== true, cors, ui: values['no-ui'] !== true, limits: { bodySize } }
+  const count = (flag: typeof VALUE_FLAGS[number]): number | undefined => {
+    const text = values[flag]
+    return text === undefined ? undefined : integer(`--${flag}`, text, 1, Number.MAX_SAFE_INTEGER)
+  }
+  const limits: HttpipeLimits = withoutUndefined({
+    bodySize: count('max-body-size'),
+    waiters: count('max-waiters'),
+    waitersPerChannel: count('max-waiters-per-channel'),
+    eventSize: count('max-event-size')
+  })
+  const options: HttpipeOptions = withoutUndefined({
+    timeout: timeoutText === undefined || timeoutText === '' ? undefined : seconds('--request-timeout (or REQUEST_TIMEOUT)', timeoutText),
+    concurrency: count('concurrency'),
+    listing: values['no-listing'] !== true,
+    links: values['no-links'] !== true,
+    cors: values['cors-origin'] ?? values.cors === true,
+    ui: values['no-ui'] !== true,
+    limits
+  })
+  checkOptions(options)
   return { kind: 'serve', settings: { port, host, options } }
+}
+
+/**
+ * parseArgs reads the `-1` of `--port -1` as a short flag ("argument is ambiguous"); joined into
+ * `--port=-1`, a negative value reaches the range check and its message names the flag.
+ */
+function joinNegativeValues (argv: readonly string[]): string[] {
+  const args: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const value = argv[i + 1]
+    if (VALUE_FLAGS.some(flag => arg === `--${flag}`) && value !== undefined && /^-[\d.]/.test(value)) {
+      args.push(`${arg}=${value}`)
+      i++
+    } else {
+      args.push(arg)
+    }
+  }
+  return args
+}
+
+/** Runs the library's own validation, so a rule checked only there is reported with its flag. */
+function checkOptions (options: HttpipeOptions): void {
+  try {
+    resolveOptions(options)
+  } catch (err) {
+    const match = /^httpipe: option (\S+) (.*)$/s.exec((err as Error).message)
+    const flag = match?.[1] === undefined ? undefined : FLAG_OF_OPTION[match[1]]
+    throw new Error(flag === undefined ? (err as Error).message : `${flag} ${match?.[2] ?? ''}`)
+  }
+}
+
+function withoutUndefined<T extends object> (object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T
 }
 
 function integer (name: string, text: string, min: number, max: number): number {
@@ -75,22 +150,21 @@ function integer (name: string, text: string, min: number, max: number): number 
   return value
 }
 
-function seconds (name: string, text: string): number {
+/** Seconds, fractions allowed, to the router's `timeout` in ms; `0` means none. */
+function seconds (name: string, text: string): number | undefined {
   const value = Number(text)
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
-    throw new Error(`${name} must be a number of seconds (0 for none), got ${JSON.stringify(text)}`)
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > MAX_TIMEOUT_SECONDS) {
+    throw new Error(`${name} must be a number of seconds from 0 to ${MAX_TIMEOUT_SECONDS} (0 for none), got ${JSON.stringify(text)}`)
   }
-  return Math.round(value * 1000)
+  // A positive value below a millisecond still means "a timeout", not "none".
+  return value === 0 ? undefined : Math.max(1, Math.round(value * 1000))
 }
 
 function version (): string {
-  // Compiled, this file sits one folder deeper (dist/lib) than in the sources (lib).
-  for (const relative of ['..', '../..']) {
-    try {
-      const manifest = JSON.parse(readFileSync(join(__dirname, relative, 'package.json'), 'utf8')) as { name?: string, version?: string }
-      if (manifest.name === 'httpipe' && manifest.version !== undefined) return manifest.version
-    } catch {}
-  }
+  try {
+    const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name?: string, version?: string }
+    if (manifest.name === 'httpipe' && manifest.version !== undefined) return manifest.version
+  } catch {}
   return 'unknown'
 }
 
@@ -121,8 +195,8 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
   try {
     standalone = createStandaloneServer(options)
   } catch (err) {
-    // An option the flags could not check alone, such as a malformed --cors-origin.
-    process.stderr.write(`${(err as Error).message}\n`)
+    // parseCli() has validated every option; this is a guard, reported the same way.
+    process.stderr.write(`httpipe: ${(err as Error).message}\n\n${USAGE}`)
     process.exitCode = 2
     return
   }

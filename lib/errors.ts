@@ -1,5 +1,4 @@
 import createError from 'http-errors'
-import type { HttpError } from 'http-errors'
 
 /**
  * The stable `type` of every error httpipe creates, for host apps that branch on `err.type`
@@ -25,7 +24,35 @@ export type HttpipeErrorType =
   | 'message.not.text'
   | 'header.invalid'
 
-export type HttpipeError = HttpError & { type: HttpipeErrorType }
+/**
+ * What httpipe passes to `next(err)`: an `http-errors` object at run time, described here on its
+ * own so that the published types need neither `http-errors` nor its types.
+ */
+export interface HttpipeError extends Error {
+  /** The HTTP status to answer with (4xx or 5xx). */
+  readonly status: number
+  /** The same as `status` (the `http-errors` convention). */
+  readonly statusCode: number
+  /** Always `true`: every message is written for the client, 5xx included. */
+  readonly expose: boolean
+  readonly type: HttpipeErrorType
+  /** Headers to send with the answer: `Allow` on 405, `Retry-After` on 503. */
+  readonly headers?: Readonly<Record<string, string>>
+  /** `channel.name.invalid`: which segment is invalid. */
+  readonly segment?: 'namespace' | 'channel'
+  /** The channel involved, as `namespace/channel`. */
+  readonly channel?: string
+  /** `namespace.not.found`: the namespace asked for. */
+  readonly namespace?: string
+  /** The limit breached (bytes for `entity.too.large`, requests for `channel.full`, `router.full`). */
+  readonly limit?: number
+  /** `entity.too.large`: bytes received (or declared) so far. */
+  readonly received?: number
+  /** `channel.timeout`: the `timeout` option, in ms. */
+  readonly timeout?: number
+  /** `consumer.aborted`: bytes sent to the consumer before it left. */
+  readonly sent?: number
+}
 
 function httpipeError (status: number, message: string, properties: Record<string, unknown> & { type: HttpipeErrorType }): HttpipeError {
   // Every message here is written for the client, 5xx included, so let error handlers show it.
@@ -36,8 +63,9 @@ export function invalidName (segment: 'namespace' | 'channel', reason: string): 
   return httpipeError(400, `invalid ${segment} name: ${reason}`, { type: 'channel.name.invalid', segment })
 }
 
-export function routeNotFound (path: string): HttpipeError {
-  return httpipeError(404, `no route for ${JSON.stringify(path)}: use /{namespace}/{channel}, /{namespace} or /namespaces`, { type: 'route.not.found' })
+/** `mount`: where channels are, for a server that answers outside its mount path too. */
+export function routeNotFound (path: string, mount = ''): HttpipeError {
+  return httpipeError(404, `no route for ${JSON.stringify(path)}: use ${mount}/{namespace}/{channel}, ${mount}/{namespace} or ${mount}/namespaces`, { type: 'route.not.found' })
 }
 
 export function methodNotAllowed (method: string, allow: readonly string[]): HttpipeError {

@@ -1,6 +1,6 @@
-export { httpipe, type HttpipeRouter } from './router'
+export { httpipe, type HttpipeMiddleware } from './router'
 export { createHandler, type HttpipeHandler } from './handler'
-export type { HttpipeControls, HttpipeStats } from './core'
+export type { HttpipeControls, HttpipeStats, TransferProgress } from './core'
 export type { HttpipeOptions, HttpipeLimits } from './options'
 export type { HttpipeError, HttpipeErrorType } from './errors'
 export { httpipe as default } from './router'

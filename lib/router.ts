@@ -1,20 +1,18 @@
-import { Router } from 'express'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createPipeCore, type HttpipeControls, type Next } from './core'
+import { createPipeCore, type HttpipeControls } from './core'
 import type { HttpipeOptions } from './options'
 
-/** What Express routers have at run time and `@types/express` leaves out. */
-interface Dispatcher {
-  stack: unknown[]
-  handle: (req: IncomingMessage, res: ServerResponse, next: Next) => void
-}
-
-/** An Express router that serves httpipe channels, with `stats()` and `close()`. */
-export type HttpipeRouter = Router & HttpipeControls
+/**
+ * An Express-compatible middleware serving httpipe channels at its mount path, with `stats()` and
+ * `close()`. Typed with `node:http` types only, so that the package's types need no Express types;
+ * Express's `Request`, `Response` and `NextFunction` are assignable to these parameters.
+ */
+export type HttpipeMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void) & HttpipeControls
 
 /**
- * Creates the Express router. Mount it before any body parser, and give long waits room on the
- * HTTP server (`server.requestTimeout = 0`).
+ * Creates the middleware. Mount it before any body parser, and give long waits room on the HTTP
+ * server (`server.requestTimeout = 0`). It answers every request under its mount path itself and
+ * reports errors with `next(err)`; it never calls `next()` without one.
  *
  * @example
  * ```ts
@@ -28,21 +26,13 @@ export type HttpipeRouter = Router & HttpipeControls
  * ```
  * @throws TypeError when an option is invalid, naming it.
  */
-export function httpipe (options?: HttpipeOptions): HttpipeRouter {
+export function httpipe (options?: HttpipeOptions): HttpipeMiddleware {
   const core = createPipeCore(options)
-  const router = Router()
-  router.use(function httpipeChannels (req, res, next) {
-    core.handle(req, res, next)
-  })
-  // While that layer, which takes every path, is the router's only one, the router's dispatch
-  // (a stack walk, URL parsing, and restoring req.baseUrl and req.params on the way out) changes
-  // nothing but costs time on every request: about 3 % of the pairs/s of small messages (bench/).
-  // Layers added later get the full dispatch back.
-  const dispatcher = router as unknown as Dispatcher
-  const dispatch = dispatcher.handle
-  dispatcher.handle = function handle (req, res, next) {
-    if (dispatcher.stack.length !== 1 || typeof next !== 'function') return dispatch.call(router, req, res, next)
+  // A plain function rather than an Express Router: the host's app.use() already strips the mount
+  // path and restores req.url afterwards, which is all a Router added, and without one the
+  // package loads no Express code (createHandler() and the standalone server need none).
+  function httpipeMiddleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
     core.handle(req, res, next)
   }
-  return Object.assign(router, { stats: core.stats, close: core.close })
+  return Object.assign(httpipeMiddleware, { stats: core.stats, close: core.close })
 }

@@ -1,28 +1,28 @@
 import { createServer, type Server } from 'node:http'
 import { sendError } from './error-response'
-import { routeNotFound } from './errors'
+import { methodNotAllowed, routeNotFound } from './errors'
 import { createHandler, type HttpipeHandler } from './handler'
 import type { HttpipeOptions } from './options'
+import { serveHelp, type HelpContext } from './server-help'
 
 export const MOUNT_PATH = '/channels'
-
-export interface StandaloneOptions extends HttpipeOptions {
-  /**
-   * Node's limit on receiving a whole request, in ms; `0` for none. A waiting producer has not
-   * sent its whole body yet, so any limit also caps how long it can wait. Default: `0`.
-   */
-  requestTimeout?: number | undefined
-}
 
 export interface StandaloneServer {
   readonly server: Server
   readonly pipe: HttpipeHandler
 }
 
-/** The standalone server: the handler mounted at `/channels`, errors answered as `text/plain`. */
-export function createStandaloneServer (options: StandaloneOptions = {}): StandaloneServer {
-  const { requestTimeout = 0, ...pipeOptions } = options
-  const pipe = createHandler(pipeOptions)
+const HELP_PATHS = new Set(['/', '/help'])
+const HELP_METHODS = ['GET', 'HEAD'] as const
+
+/**
+ * The standalone server: the handler mounted at `/channels`, errors answered as `text/plain`, and
+ * `GET /` and `GET /help` outside it: the web page for a browser, usage for anything else.
+ */
+export function createStandaloneServer (options: HttpipeOptions = {}): StandaloneServer {
+  const pipe = createHandler(options)
+  // createHandler() has validated the options, so these read them as it does.
+  const help: HelpContext = { mount: MOUNT_PATH, listing: options.listing !== false, ui: options.ui === true }
   const server = createServer(function standaloneRequest (req, res) {
     const url = req.url ?? '/'
     const rest = url.slice(MOUNT_PATH.length)
@@ -31,8 +31,15 @@ export function createStandaloneServer (options: StandaloneOptions = {}): Standa
       pipe(req, res)
       return
     }
-    sendError(req, res, routeNotFound(url))
+    const path = url.split('?')[0] as string
+    if (HELP_PATHS.has(path)) {
+      if (req.method === 'GET' || req.method === 'HEAD') return serveHelp(req, res, help)
+      return sendError(req, res, methodNotAllowed(req.method ?? '', HELP_METHODS))
+    }
+    sendError(req, res, routeNotFound(url, MOUNT_PATH))
   })
-  server.requestTimeout = requestTimeout
+  // A waiting producer has not sent its whole body yet: Node's default (300 s) would cut it off.
+  // Waits are bounded by the router's own `timeout` instead.
+  server.requestTimeout = 0
   return { server, pipe }
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 
-export const CLI = join(__dirname, '..', '..', 'dist', 'lib', 'cli.js')
+export const CLI = join(__dirname, '..', '..', 'dist', 'cli.js')
 
 export interface Standalone {
   readonly url: string

@@ -21,15 +21,15 @@ const SERVER_DEFINITIONS = [
     id: 'httpipe-express',
     label: 'httpipe in Express',
     script: () => path.join(BENCH_DIR, 'servers', 'httpipe-express.js'),
-    requires: (config) => path.join(config.dist, 'lib', 'index.js')
+    requires: (config) => path.join(config.dist, 'index.js')
   },
   {
     key: 'D',
     id: 'httpipe-cli',
     label: 'httpipe CLI',
-    script: (config) => path.join(config.dist, 'lib', 'cli.js'),
+    script: (config) => path.join(config.dist, 'cli.js'),
     args: (port, config) => ['--port', String(port), '--host', '127.0.0.1', ...config.cliArgs],
-    requires: (config) => path.join(config.dist, 'lib', 'cli.js')
+    requires: (config) => path.join(config.dist, 'cli.js')
   }
 ]
 

@@ -6,7 +6,7 @@ const express = require('express')
 
 // HTTPIPE_DIST lets the bench compare another build; HTTPIPE_OPTIONS (JSON) is passed to httpipe() when set.
 const dist = process.env.HTTPIPE_DIST || path.join(__dirname, '..', '..', 'dist')
-const { httpipe } = require(path.join(dist, 'lib', 'index.js'))
+const { httpipe } = require(path.join(dist, 'index.js'))
 const options = process.env.HTTPIPE_OPTIONS ? JSON.parse(process.env.HTTPIPE_OPTIONS) : undefined
 
 const app = express()
