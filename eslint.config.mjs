@@ -1,9 +1,9 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist', 'coverage', 'bench/results'] }),
+  ...neostandard({ ts: true, filesTs: ['**/*.mts'], ignores: ['dist', 'coverage', 'bench/results'] }),
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.mts'],
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }]
     }
