@@ -1,27 +1,26 @@
-// Mounting httpipe in an existing Express app. Run: npx ts-node examples/mount-in-app.ts
 import express, { type ErrorRequestHandler } from 'express'
-import { httpipe } from '../lib'
+import { httpipe, type HttpipeError } from 'httpipe'
 
 const app = express()
+const pipe = httpipe({ timeout: 60_000, limits: { bodySize: 100 * 1024 * 1024 } })
 
-// Before any body parser: httpipe streams the raw request body, a parser would swallow it.
-const pipe = httpipe({ timeout: 10 * 60_000, limits: { bodySize: 1024 ** 3 } })
-app.use('/channels', pipe)
-
+app.use('/channels', pipe)   // first: a body parser would swallow the producer's body
 app.use(express.json())
 app.get('/health', (_req, res) => { res.json(pipe.stats()) })
 
-// httpipe reports errors with next(err); this answers them as text/plain, as the standalone server does.
-const errorHandler: ErrorRequestHandler = (err: { status?: number, expose?: boolean, message: string, headers?: Record<string, string> }, _req, res, next) => {
+// httpipe passes its errors to next(err); answer them as text/plain.
+const onError: ErrorRequestHandler = (err: HttpipeError, _req, res, next) => {
   if (res.headersSent) return next(err)
-  res.status(err.status ?? 500).set(err.headers ?? {}).type('text/plain').send(`${err.expose === true ? err.message : 'Internal Server Error'}\n`)
+  res.status(err.status ?? 500)
+    .set(err.headers ?? {})
+    .type('text/plain')
+    .send(`${err.expose ? err.message : 'Internal Server Error'}\n`)
 }
-app.use(errorHandler)
+app.use(onError)
 
-const server = app.listen(Number(process.env.PORT ?? 3000), () => {
-  console.log(`listening on http://localhost:${Number(process.env.PORT ?? 3000)}/channels`)
+const server = app.listen(3000)
+server.requestTimeout = 0   // Node's default (300 s) would cut off waiting producers
+
+process.on('SIGTERM', () => {
+  pipe.close().then(() => server.close(), () => {})
 })
-// A waiting producer has not finished sending its body; Node's default 300 s would cut it off.
-server.requestTimeout = 0
-
-process.on('SIGTERM', () => { pipe.close().then(() => server.close(), () => {}) })
