@@ -75,7 +75,7 @@ async function transfer (listener, pipe, label) {
 // The same, typed, for the TypeScript projects.
 const TRANSFER_TS = TRANSFER_JS
   .replace('async function transfer (listener, pipe, label) {', 'async function transfer (listener: RequestListener, pipe: HttpipeControls, label: string): Promise<void> {')
-  .replace("server.address().port", '(server.address() as AddressInfo).port')
+  .replace('server.address().port', '(server.address() as AddressInfo).port')
   .replace('const received = new Promise(', 'const received = new Promise<{ status: number | undefined, type: string | undefined, body: Buffer }>(')
   .replace('const chunks = []', 'const chunks: Buffer[] = []')
   .replace('const sent = await new Promise(', 'const sent = await new Promise<number | undefined>(')
