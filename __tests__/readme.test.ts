@@ -50,3 +50,14 @@ describe('README.md', () => {
     expect(scripts.typecheck).toBe('tsc --noEmit -p .')
   })
 })
+
+describe('README.md Install', () => {
+  it('installs the tarball npm pack writes for this version, and mentions express as optional', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const install = readme.slice(readme.indexOf('## Install'), readme.indexOf('## Quick start'))
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+    expect(install).toContain('npm ci && npm pack')
+    expect(install).toContain(`npm install /path/to/the/clone/httpipe-${version}.tgz express`)
+    expect(install).toContain('optional peer dependency')
+  })
+})
