@@ -46,8 +46,29 @@ export type CliCommand =
   | { readonly kind: 'version' }
   | { readonly kind: 'serve', readonly settings: CliSettings }
 
-/** Flags that take a value; the rest are booleans. */
-const VALUE_FLAGS = ['port', 'host', 'request-timeout', 'concurrency', 'max-body-size', 'max-waiters', 'max-waiters-per-channel', 'max-event-size', 'cors-origin'] as const
+const VALUE = { type: 'string' } as const
+const SWITCH = { type: 'boolean' } as const
+const FLAGS = {
+  port: VALUE,
+  host: VALUE,
+  'request-timeout': VALUE,
+  concurrency: VALUE,
+  'max-body-size': VALUE,
+  'max-waiters': VALUE,
+  'max-waiters-per-channel': VALUE,
+  'max-event-size': VALUE,
+  'no-listing': SWITCH,
+  'no-links': SWITCH,
+  cors: SWITCH,
+  'cors-origin': VALUE,
+  'no-ui': SWITCH,
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' }
+} as const
+type CountFlag = 'concurrency' | 'max-body-size' | 'max-waiters' | 'max-waiters-per-channel' | 'max-event-size'
+
+/** Flags that take a value. */
+const VALUE_FLAGS = Object.entries(FLAGS).filter(([, flag]) => flag.type === 'string').map(([name]) => `--${name}`)
 
 /** The flag that sets each option, so that a message from option validation names the flag. */
 const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
@@ -65,27 +86,14 @@ const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 
 /** Reads flags and environment; throws an `Error` whose message names the flag and says what was wrong. */
 export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
-  const { values } = parseArgs({
-    args: joinNegativeValues(argv),
-    options: {
-      ...Object.fromEntries(VALUE_FLAGS.map(flag => [flag, { type: 'string' as const }])),
-      'no-listing': { type: 'boolean' },
-      'no-links': { type: 'boolean' },
-      cors: { type: 'boolean' },
-      'no-ui': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' }
-    },
-    strict: true,
-    allowPositionals: false
-  }) as { values: Partial<Record<typeof VALUE_FLAGS[number], string>> & Partial<Record<'no-listing' | 'no-links' | 'cors' | 'no-ui' | 'help' | 'version', boolean>> }
+  const { values } = parseArgs({ args: joinNegativeValues(argv), options: FLAGS, strict: true, allowPositionals: false })
   if (values.help === true) return { kind: 'help' }
   if (values.version === true) return { kind: 'version' }
 
   const port = integer('--port (or PORT)', values.port ?? env.PORT ?? '3000', 0, 65535)
   const host = values.host ?? env.HOST ?? '0.0.0.0'
   const timeoutText = values['request-timeout'] ?? env.REQUEST_TIMEOUT
-  const count = (flag: typeof VALUE_FLAGS[number]): number | undefined => {
+  const count = (flag: CountFlag): number | undefined => {
     const text = values[flag]
     return text === undefined ? undefined : integer(`--${flag}`, text, 1, Number.MAX_SAFE_INTEGER)
   }
@@ -117,7 +125,7 @@ function joinNegativeValues (argv: readonly string[]): string[] {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
     const value = argv[i + 1]
-    if (VALUE_FLAGS.some(flag => arg === `--${flag}`) && value !== undefined && /^-[\d.]/.test(value)) {
+    if (VALUE_FLAGS.includes(arg) && value !== undefined && /^-[\d.]/.test(value)) {
       args.push(`${arg}=${value}`)
       i++
     } else {
