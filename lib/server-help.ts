@@ -34,8 +34,9 @@ export function serveHelp (req: IncomingMessage, res: ServerResponse, context: H
 export function helpText (base: string, context: HelpContext): string {
   const lines = [
     'httpipe: patchbay-style HTTP pipes. A producer POSTs (or PUTs) a message to',
-    `${base}/{namespace}/{channel}, a consumer GETs the same URL; each waits for the other, and the`,
-    'body streams straight through. Nothing is stored.',
+    `  ${base}/{namespace}/{channel}`,
+    'and a consumer GETs the same URL: each waits for the other, then the body streams straight',
+    'through. Nothing is stored.',
     '',
     'Send a message (curl returns once it has been received):',
     `  curl -d 'hello' ${base}/my-namespace/my-channel`,
