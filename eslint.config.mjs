@@ -1,5 +1,9 @@
 import neostandard from 'neostandard'
 
+// neostandard resolves environment globals (from the `globals` package it depends on) into one
+// config object; take only that object, for the page's browser script.
+const browserGlobals = neostandard({ env: ['browser'] }).find(config => config.name === 'neostandard/globals')
+
 export default [
   ...neostandard({ ts: true, ignores: ['dist', 'coverage', 'bench/results'] }),
   {
@@ -7,6 +11,11 @@ export default [
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }]
     }
+  },
+  {
+    // The web page's script runs in the browser, not in Node.
+    files: ['lib/ui/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: browserGlobals.languageOptions.globals }
   },
   {
     // The registry is the reusable core of the package: no HTTP framework may leak into it.
