@@ -1,5 +1,9 @@
 import neostandard from 'neostandard'
 
+// neostandard resolves environment globals (from the `globals` package it depends on) into one
+// config object; take only that object, for the page's browser script.
+const browserGlobals = neostandard({ env: ['browser'] }).find(config => config.name === 'neostandard/globals')
+
 export default [
   ...neostandard({ ts: true, filesTs: ['**/*.mts'], ignores: ['dist', 'coverage', 'bench/results'] }),
   {
@@ -15,6 +19,11 @@ export default [
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'express', message: 'lib/ must not depend on Express: use node:http types' }] }]
     }
+  },
+  {
+    // The web page's script runs in the browser, not in Node.
+    files: ['lib/ui/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: browserGlobals.languageOptions.globals }
   },
   {
     // The registry is the reusable core of the package: no HTTP framework may leak into it.

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { UI_PAGE_CSP } from '../lib/ui-page'
+import { uiPage } from '../lib/ui'
 import { HAS_CHROMIUM, launchChromium, openUi, type UiPage } from './helpers/browser'
 import { send } from './helpers/http'
 import { startStandalone, type Standalone } from './helpers/standalone'
@@ -154,9 +154,9 @@ describeInBrowser(title, () => {
     const headers = response.headers()
     expect(response.status()).toBe(200)
     expect(headers['content-type']).toMatch(/^text\/html/)
-    expect(headers['content-security-policy']).toBe(UI_PAGE_CSP)
-    expect(UI_PAGE_CSP).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]+=*'; style-src 'sha256-[A-Za-z0-9+/]+=*';/)
-    expect(UI_PAGE_CSP).not.toMatch(/unsafe/)
+    expect(headers['content-security-policy']).toBe(uiPage().csp)
+    expect(uiPage().csp).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]+=*'; style-src 'sha256-[A-Za-z0-9+/]+=*';/)
+    expect(uiPage().csp).not.toMatch(/unsafe/)
 
     // The inline script ran (it marks the document ready) and the inline style applies.
     expect(await page.evaluate('getComputedStyle(document.querySelector("main")).maxWidth')).not.toBe('none')

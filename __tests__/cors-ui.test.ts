@@ -1,5 +1,10 @@
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { UI_PAGE_CSP } from '../lib/ui-page'
+import { uiPage } from '../lib/ui'
 import { adapters } from './helpers/app'
 import { listen, open, send, waitUntil, type Listening } from './helpers/http'
 
@@ -70,9 +75,9 @@ describe.each(adapters)('ui ($name)', ({ create }) => {
     const res = await send(server.url + path, 'GET', undefined, { Accept: 'text/html,application/xhtml+xml' })
     expect(res.status).toBe(200)
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
-    expect(res.headers['content-security-policy']).toBe(UI_PAGE_CSP)
-    expect(UI_PAGE_CSP).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]+'; style-src 'sha256-[A-Za-z0-9+/=]+'/)
-    expect(UI_PAGE_CSP).not.toContain('unsafe')
+    expect(res.headers['content-security-policy']).toBe(uiPage().csp)
+    expect(uiPage().csp).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]+'; style-src 'sha256-[A-Za-z0-9+/=]+'/)
+    expect(uiPage().csp).not.toContain('unsafe')
     expect(res.body.toString()).toMatch(/^<!doctype html>/i)
   })
 
@@ -84,5 +89,43 @@ describe.each(adapters)('ui ($name)', ({ create }) => {
     const withUi = create({ ui: true })
     server = await listen(withUi.app)
     expect((await send(`${server.url}/channels/`, 'GET', undefined, { Accept: 'application/json' })).status).toBe(404)
+  })
+})
+
+describe('the web page files', () => {
+  it('are read and hashed when the page is first served, never when the package is loaded', async () => {
+    // A child process, for a module cache and a readFileSync of its own; run against the build.
+    const script = `
+      const fs = require('node:fs')
+      const read = fs.readFileSync
+      const seen = []
+      fs.readFileSync = function (file, ...rest) { seen.push(String(file)); return read.call(this, file, ...rest) }
+      const { createHandler } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))})
+      createHandler({ ui: true })
+      const before = seen.filter(file => file.includes('page.')).length
+      require(${JSON.stringify(join(__dirname, '..', 'dist', 'ui.js'))}).uiPage()
+      const after = seen.filter(file => file.includes('page.')).length
+      process.stdout.write(JSON.stringify({ before, after }))
+    `
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    const [code] = await once(child, 'close') as [number | null]
+    expect(code).toBe(0)
+    expect(JSON.parse(output)).toEqual({ before: 0, after: 3 })
+  })
+
+  it('inline the script and style that page.html links, and allow exactly those by hash', () => {
+    const { html, csp } = uiPage()
+    const text = html.toString()
+    const style = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.css'), 'utf8')
+    const script = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.js'), 'utf8')
+    expect(text).toContain(`<style>${style}</style>`)
+    expect(text).toContain(`<script>${script}</script>`)
+    expect(text).not.toContain('href="page.css"')
+    expect(text).not.toContain('src="page.js"')
+    const hash = (source: string): string => `'sha256-${createHash('sha256').update(source).digest('base64')}'`
+    expect(csp).toContain(`script-src ${hash(script)};`)
+    expect(csp).toContain(`style-src ${hash(style)};`)
   })
 })

@@ -47,7 +47,7 @@ describe('README.md', () => {
     expect(tsconfig.compilerOptions.noEmit).toBe(true)
     expect(tsconfig.compilerOptions.paths).toEqual({ httpipe: ['./lib/index.ts'] })
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
-    expect(scripts.typecheck).toBe('tsc --noEmit -p .')
+    expect(scripts.typecheck).toMatch(/^tsc --noEmit -p \.( && |$)/)
   })
 })
 

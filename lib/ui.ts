@@ -1,23 +1,76 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { UI_PAGE_CSP, UI_PAGE_HTML } from './ui-page'
+import { join } from 'node:path'
 
-let page: Buffer | undefined
+/** The web page (option `ui`) as served: one self-contained document and its policy. */
+export interface UiPage {
+  readonly html: Buffer
+  /** Strict: the inline script and style are allowed only by their sha256 hashes. */
+  readonly csp: string
+}
+
+// lib/ui/ in the sources, dist/ui/ once built: the build copies the folder next to this module.
+const UI_FOLDER = join(__dirname, 'ui')
+const STYLESHEET_TAG = '<link rel="stylesheet" href="page.css">'
+const SCRIPT_TAG = '<script src="page.js"></script>'
+
+let page: UiPage | undefined
+
+/**
+ * Builds the page on first use from the real files under `ui/`: page.html links page.css and
+ * page.js (so the folder opens as is in a browser), and the served page inlines both, because the
+ * mount path's other names are namespaces and channels, not assets. Hashing happens here, not at
+ * import, so an app with `ui: false` never reads or hashes anything.
+ */
+export function uiPage (): UiPage {
+  if (page !== undefined) return page
+  const read = (name: string): string => readFileSync(join(UI_FOLDER, name), 'utf8')
+  const template = read('page.html')
+  const style = read('page.css')
+  const script = read('page.js')
+  if (!template.includes(STYLESHEET_TAG) || !template.includes(SCRIPT_TAG)) {
+    throw new Error(`httpipe: ${join(UI_FOLDER, 'page.html')} must contain ${STYLESHEET_TAG} and ${SCRIPT_TAG}`)
+  }
+  if (/<\/script/i.test(script) || /<\/style/i.test(style)) {
+    throw new Error('httpipe: the page script or style would end its inline element early')
+  }
+  // Functions as replacements, so `$&` and friends in the code are not taken as patterns.
+  const html = template.replace(STYLESHEET_TAG, () => `<style>${style}</style>`).replace(SCRIPT_TAG, () => `<script>${script}</script>`)
+  const csp = [
+    "default-src 'none'",
+    `script-src ${hashSource(script)}`,
+    `style-src ${hashSource(style)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "form-action 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'"
+  ].join('; ')
+  page = { html: Buffer.from(html), csp }
+  return page
+}
+
+/** A CSP hash source for an inline element's exact text. */
+function hashSource (text: string): string {
+  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`
+}
 
 /** A browser navigating to the mount path (option `ui`): it asks for HTML. */
 export function wantsPage (req: IncomingMessage): boolean {
   return (req.method === 'GET' || req.method === 'HEAD') && req.headers.accept?.includes('text/html') === true
 }
 
-/** Serves the web page, under its own strict CSP (inline code allowed only by hash). */
+/** Serves the web page, under its own strict CSP. */
 export function servePage (req: IncomingMessage, res: ServerResponse): void {
-  page ??= Buffer.from(UI_PAGE_HTML)
+  const { html, csp } = uiPage()
   res.writeHead(200, {
     'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': page.length,
-    'Content-Security-Policy': UI_PAGE_CSP,
+    'Content-Length': html.length,
+    'Content-Security-Policy': csp,
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
     'Referrer-Policy': 'no-referrer',
     'Cache-Control': 'no-cache'
-  }).end(req.method === 'HEAD' ? undefined : page)
+  }).end(req.method === 'HEAD' ? undefined : html)
 }
