@@ -8,6 +8,7 @@ import { SAFETY_HEADERS } from './consumer-headers'
 import { applyCors } from './cors'
 import * as errors from './errors'
 import { EventWriter, endEventStream, openEventStream, wantsEventStream } from './event-stream'
+import { lingerOnError } from './linger'
 import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './options'
 import { normalizeIfReprototyped } from './object-shape'
 import { relay, type MessageSource, type RelayOutcome, type RelayProgress } from './relay'
@@ -103,7 +104,9 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   let idle: (() => void) | undefined
   const whenIdle = new Promise<void>(resolve => { idle = resolve })
 
-  function handle (req: IncomingMessage, res: ServerResponse, next: Next): void {
+  function handle (req: IncomingMessage, res: ServerResponse, hostNext: Next): void {
+    // Any error to a producer may find it still uploading: one place makes sure it is read.
+    const next = req.method === 'POST' || req.method === 'PUT' ? lingeringNext(req, res, hostNext) : hostNext
     // The request at once: Node's parser goes on working on it (the body, its end) as it waits.
     // Its response only when its transfer starts (it is left alone until then): that keeps the
     // memory a waiting request costs down. See object-shape.ts for why.
@@ -368,6 +371,14 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   return { handle, stats, close }
+}
+
+/** `next` for a producer: an error answer is preceded by lingerOnError() (see linger.ts). */
+function lingeringNext (req: IncomingMessage, res: ServerResponse, next: Next): Next {
+  return function lingeringNext (err?: unknown) {
+    if (err !== undefined) lingerOnError(req, res)
+    next(err)
+  }
 }
 
 /** The producer's `200`: a publisher also learns how many subscribers received its message. */
