@@ -141,6 +141,10 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
         return acceptProducer(namespace, channel, key, query.pubsub, req, res, next)
       case 'GET':
         if (req.headers['service-worker'] === 'script') return next(errors.serviceWorkerRefused())
+        if (req.headers.range !== undefined || req.headers['if-range'] !== undefined) {
+          const refusal = partialRequestRefusal(req.headers)
+          if (refusal !== undefined) return next(refusal)
+        }
         if (query.link !== undefined) {
           // Refused, not served as a consumer: that would take a message where one was to be sent.
           if (!config.links) return next(errors.linksDisabled())
@@ -379,6 +383,20 @@ function lingeringNext (req: IncomingMessage, res: ServerResponse, next: Next): 
     if (err !== undefined) lingerOnError(req, res)
     next(err)
   }
+}
+
+/**
+ * A `GET` that asks for part of a message: a resuming client (wget after a cut, `curl -C -`) would
+ * get the start of the next message and splice it onto the end of the last one. Refused with a 4xx
+ * that makes wget fail (it takes a `416` for "already complete" and exits 0). `bytes=0-` asks for
+ * the whole message, as media elements do first, and is served.
+ */
+function partialRequestRefusal (headers: IncomingHttpHeaders): Error | undefined {
+  const range = headers.range
+  if (range !== undefined && range.replace(/\s/g, '') !== 'bytes=0-') return errors.rangeRefused('Range', range)
+  const ifRange = headers['if-range']
+  if (ifRange !== undefined && range === undefined) return errors.rangeRefused('If-Range', String(ifRange))
+  return undefined
 }
 
 /** The producer's `200`: a publisher also learns how many subscribers received its message. */
