@@ -207,7 +207,7 @@ describe('parseRoute(url)', () => {
       ['%C2%9F', 'namespace', '/%C2%9F/ch']
     ] as const)('refuses the control character %s in the %s', (_, segment, path) => {
       const err = expectInvalid(path, segment)
-      expect(err.message).toMatch(/ contains a control character$/)
+      expect(err.message).toMatch(/ contains a control character \(U\+00[0-9A-F]{2}\)$/)
     })
 
     it('refuses a raw tab in a channel', () => {
@@ -277,11 +277,56 @@ describe('validateName(segment, name)', () => {
     expect(err.message).toBe('invalid namespace name: "a/b" contains "/" (%2F)')
   })
 
-  it.each(['\u0000', '\u001F', '\u007F', '\u0080', '\u009F'])('refuses the control character %j', char => {
+  it.each([
+    ['\u0000', '"a\\u0000b"', 'U+0000'],
+    ['\u001F', '"a\\u001fb"', 'U+001F'],
+    ['\u007F', '"a\\u007fb"', 'U+007F'],
+    ['\u0080', '"a\\u0080b"', 'U+0080'],
+    ['\u009F', '"a\\u009fb"', 'U+009F']
+  ])('refuses the control character %j, escaped in the message and named by code point', (char, quoted, point) => {
     const err = thrownBy(() => validateName('channel', `a${char}b`))
     expect(err.status).toBe(400)
     expect(err.type).toBe('channel.name.invalid')
-    expect(err.message).toBe(`invalid channel name: ${JSON.stringify(`a${char}b`)} contains a control character`)
+    expect(err.message).toBe(`invalid channel name: ${quoted} contains a control character (${point})`)
+  })
+
+  it.each([
+    ['\u202E', 'U+202E'], // RIGHT-TO-LEFT OVERRIDE
+    ['\u202A', 'U+202A'],
+    ['\u2066', 'U+2066'],
+    ['\u2069', 'U+2069'],
+    ['\u200E', 'U+200E'],
+    ['\u061C', 'U+061C'],
+    ['\u200B', 'U+200B'], // ZERO WIDTH SPACE
+    ['\u200D', 'U+200D'],
+    ['\u2060', 'U+2060'],
+    ['\uFEFF', 'U+FEFF'],
+    ['\u00AD', 'U+00AD'],
+    ['\u{E0041}', 'U+E0041']
+  ])('refuses the invisible formatting character %j, escaped in the message and named by code point', (char, point) => {
+    const err = thrownBy(() => validateName('namespace', `pay${char}ment`))
+    expect(err.status).toBe(400)
+    expect(err.type).toBe('channel.name.invalid')
+    expect(err.segment).toBe('namespace')
+    const units = Array.from({ length: char.length }, (_, i) => '\\u' + char.charCodeAt(i).toString(16).padStart(4, '0')).join('')
+    expect(err.message).toBe(`invalid namespace name: "pay${units}ment" contains ${point}, an invisible formatting character (bidirectional control, zero-width or similar)`)
+  })
+
+  it.each(['\u2028', '\u2029'])('refuses the separator %j', char => {
+    const err = thrownBy(() => validateName('channel', `a${char}b`))
+    expect(err.message).toMatch(/ contains U\+202[89], a line or paragraph separator$/)
+  })
+
+  it('returns the name in NFC: café spelled with U+0301 is café with U+00E9', () => {
+    expect(validateName('channel', 'cafe\u0301')).toBe('caf\u00e9')
+    expect(validateName('channel', 'caf\u00e9')).toBe('caf\u00e9')
+    expect(validateName('channel', 'plain-ascii')).toBe('plain-ascii')
+  })
+
+  it('counts the 256 code points after normalization', () => {
+    expect(validateName('channel', 'e\u0301'.repeat(256))).toBe('\u00e9'.repeat(256))
+    const err = thrownBy(() => validateName('channel', '\u0958'.repeat(129)))
+    expect(err.message).toBe('invalid channel name: it is 258 characters long; the limit is 256')
   })
 })
 

@@ -26,6 +26,26 @@ describe('consumerHeaders(producerHeaders)', () => {
     })
   })
 
+  it.each([
+    ['application/pdf', undefined, 'attachment'],
+    ['Application/PDF; x=1', undefined, 'attachment'],
+    ['application/x-pdf', 'inline', 'attachment'],
+    ['text/pdf', 'inline; filename="a.pdf"', 'attachment; filename="a.pdf"'],
+    ['text/plain, application/pdf', undefined, 'attachment'],
+    ['application/pdf', 'INLINE;filename*=UTF-8\'\'r%C3%A9sum%C3%A9.pdf', 'attachment;filename*=UTF-8\'\'r%C3%A9sum%C3%A9.pdf']
+  ])('serves %j (Content-Disposition %j) as a download, %j: a PDF viewer ignores the sandbox', (type, disposition, expected) => {
+    const producer = disposition === undefined ? { 'content-type': type } : { 'content-type': type, 'content-disposition': disposition }
+    const headers = consumerHeaders(producer)
+    expect(headers['Content-Disposition']).toBe(expected)
+    expect(headers['Content-Type']).toBe(type)
+  })
+
+  it('passes a producer\'s attachment with an .html file name verbatim: a download opens from disk, not on the origin', () => {
+    const headers = consumerHeaders({ 'content-type': 'text/html', 'content-disposition': 'attachment; filename="x.html"' })
+    expect(headers['Content-Disposition']).toBe('attachment; filename="x.html"')
+    expect(headers['Content-Type']).toBe('text/plain')
+  })
+
   it('passes Content-Length "0" through', () => {
     expect(consumerHeaders({ 'content-length': '0' })['Content-Length']).toBe('0')
   })

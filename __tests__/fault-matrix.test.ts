@@ -273,9 +273,11 @@ describe.each(adapters)('fault matrix ($name)', ({ create }) => {
     // 7. Nothing left behind.
     await waitUntil(() => stats().runningTransfers === 0)
     expect(stats()).toMatchObject(ZERO)
-    expect(jest.getTimerCount()).toBe(0)
     const tracked = server
     await waitUntil(() => tracked.connections() === 0)
+    // After the connections: a producer answered mid-upload holds the lingering close's timers
+    // (linger.ts) until its connection ends.
+    expect(jest.getTimerCount()).toBe(0)
     expect(tracked.leftoverListeners()).toEqual([])
     if (fault === 'close()') {
       // From now on every request is turned away.

@@ -142,9 +142,10 @@ function decodeName (raw: string): string | undefined {
   } catch {
     return undefined
   }
+  // README "Names": NFC, then no control, format (bidirectional, zero-width) or separator characters.
+  decoded = decoded.normalize('NFC')
   const length = [...decoded].length
-  // eslint-disable-next-line no-control-regex
-  if (length < 1 || length > 256 || decoded.includes('/') || /[\u0000-\u001f\u007f-\u009f]/.test(decoded)) return undefined
+  if (length < 1 || length > 256 || decoded.includes('/') || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(decoded)) return undefined
   return decoded
 }
 

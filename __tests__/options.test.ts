@@ -324,11 +324,36 @@ describe('resolveOptions(options) for the browser-facing options', () => {
 
   it.each([
     ['app.example', '"app.example"'],
-    ['https://app.example/', '"https://app.example/"'],
     ['*', '"*"'],
     [1, '1']
   ])('throws a TypeError naming cors when it is %j', (value, shown) => {
     expectTypeError(() => resolveUntyped({ cors: value }), `httpipe: option cors must be a boolean or an origin such as "https://app.example", got ${shown}`)
+  })
+
+  it.each([
+    ['https://app.example/', 'https://app.example'],
+    ['https://app.example:443', 'https://app.example'],
+    ['http://app.example:80', 'http://app.example'],
+    ['https://App.Example', 'https://app.example'],
+    ['HTTPS://app.example', 'https://app.example'],
+    ['https://app.example/path', 'https://app.example'],
+    ['https://app.example?x', 'https://app.example'],
+    ['https://user@app.example', 'https://app.example'],
+    ['https://b\u00fccher.example', 'https://xn--bcher-kva.example']
+  ])('refuses the origin %j, which browsers never send, suggesting %j', (value, origin) => {
+    expectTypeError(() => resolveUntyped({ cors: value }),
+      `httpipe: option cors must be a boolean or an origin such as "https://app.example", as browsers send it (lower-case scheme and host, no default port, no path or trailing slash), got ${JSON.stringify(value)}; did you mean ${JSON.stringify(origin)}?`)
+  })
+
+  it('refuses an origin that is not a URL at all, without a suggestion', () => {
+    expectTypeError(() => resolveUntyped({ cors: 'https://a b' }),
+      'httpipe: option cors must be a boolean or an origin such as "https://app.example", as browsers send it (lower-case scheme and host, no default port, no path or trailing slash), got "https://a b"')
+  })
+
+  it('accepts origins as browsers serialize them: a non-default port, an IP, localhost', () => {
+    for (const origin of ['https://app.example:8443', 'http://127.0.0.1:3000', 'http://localhost:5173', 'http://[::1]:8080']) {
+      expect(resolveOptions({ cors: origin }).cors).toBe(origin)
+    }
   })
 
   it('throws a TypeError naming ui when it is not a boolean', () => {

@@ -1,4 +1,4 @@
-import { invalidQuery } from './errors'
+import { invalidQuery, quote } from './errors'
 
 /** What the query string of a channel request asks for (patchbay's parameters). */
 export interface ChannelQuery {
@@ -26,12 +26,12 @@ export function parseChannelQuery (url: string): ChannelQuery {
   const method = params.get('method')
   if (method === null) return { pubsub, link: undefined }
   const upper = method.toUpperCase()
-  if (upper !== 'POST' && upper !== 'PUT') throw invalidQuery(`method must be post or put, got ${JSON.stringify(method)}`)
+  if (upper !== 'POST' && upper !== 'PUT') throw invalidQuery(`method must be post or put, got ${quote(method)}`)
   return { pubsub, link: { method: upper, body: params.get('body') ?? '' } }
 }
 
 function flag (name: string, value: string | null): boolean {
   if (value === null || value === 'false' || value === '0') return false
   if (value === 'true' || value === '1' || value === '') return true
-  throw invalidQuery(`${name} must be true or false, got ${JSON.stringify(value)}`)
+  throw invalidQuery(`${name} must be true or false, got ${quote(value)}`)
 }

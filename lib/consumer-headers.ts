@@ -15,6 +15,11 @@ const EXECUTABLE_TYPES = new Set([
   'text/javascript1.2', 'text/javascript1.3', 'text/javascript1.4', 'text/javascript1.5', 'text/x-ecmascript', 'module'
 ])
 
+// Types a browser hands to a built-in viewer instead of rendering them as a document: Chromium's
+// PDF viewer ignores `Content-Security-Policy: sandbox` and runs with the host's origin (its
+// `document.cookie` was readable). Served as a download, they never open on the origin.
+const VIEWER_TYPES = new Set(['application/pdf', 'application/x-pdf', 'text/pdf'])
+
 /** Headers sent to every consumer of a message, whatever the producer sent (SPEC §3). */
 export const SAFETY_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
   'X-Content-Type-Options': 'nosniff',
@@ -29,7 +34,8 @@ export function consumerHeaders (producerHeaders: IncomingHttpHeaders): Outgoing
     ...SAFETY_HEADERS
   }
   const disposition = producerHeaders['content-disposition']
-  if (disposition !== undefined) headers['Content-Disposition'] = disposition
+  if (opensInViewer(headers['Content-Type'] as string)) headers['Content-Disposition'] = asAttachment(disposition)
+  else if (disposition !== undefined) headers['Content-Disposition'] = disposition
   // Last: Node 20 refuses a header value with bytes 0x80-0x9f (UTF-8 text read as latin1, as
   // in a filename) once Content-Length is set, yet passes it byte for byte when set before.
   const length = producerHeaders['content-length']
@@ -64,4 +70,20 @@ function mediaTypeOf (contentType: string): string {
 
 function isExecutable (mediaType: string): boolean {
   return EXECUTABLE_TYPES.has(mediaType) || mediaType.endsWith('+xml')
+}
+
+/** True when a browser would show the type in a built-in viewer (any member of a list). */
+function opensInViewer (contentType: string): boolean {
+  if (!contentType.includes(',')) return VIEWER_TYPES.has(mediaTypeOf(contentType))
+  return contentType.split(',').some(member => VIEWER_TYPES.has(mediaTypeOf(member)))
+}
+
+/**
+ * The producer's `Content-Disposition` with its type forced to `attachment`, its parameters (the
+ * file name) kept; plain `attachment` when it sent none.
+ */
+function asAttachment (disposition: string | undefined): string {
+  if (disposition === undefined) return 'attachment'
+  const semicolon = disposition.indexOf(';')
+  return semicolon === -1 ? 'attachment' : 'attachment' + disposition.slice(semicolon)
 }

@@ -8,6 +8,7 @@ import { SAFETY_HEADERS } from './consumer-headers'
 import { applyCors } from './cors'
 import * as errors from './errors'
 import { EventWriter, endEventStream, openEventStream, wantsEventStream } from './event-stream'
+import { lingerOnError } from './linger'
 import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './options'
 import { normalizeIfReprototyped } from './object-shape'
 import { relay, type MessageSource, type RelayOutcome, type RelayProgress } from './relay'
@@ -103,7 +104,9 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   let idle: (() => void) | undefined
   const whenIdle = new Promise<void>(resolve => { idle = resolve })
 
-  function handle (req: IncomingMessage, res: ServerResponse, next: Next): void {
+  function handle (req: IncomingMessage, res: ServerResponse, hostNext: Next): void {
+    // Any error to a producer may find it still uploading: one place makes sure it is read.
+    const next = req.method === 'POST' || req.method === 'PUT' ? lingeringNext(req, res, hostNext) : hostNext
     // The request at once: Node's parser goes on working on it (the body, its end) as it waits.
     // Its response only when its transfer starts (it is left alone until then): that keeps the
     // memory a waiting request costs down. See object-shape.ts for why.
@@ -138,6 +141,10 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
         return acceptProducer(namespace, channel, key, query.pubsub, req, res, next)
       case 'GET':
         if (req.headers['service-worker'] === 'script') return next(errors.serviceWorkerRefused())
+        if (req.headers.range !== undefined || req.headers['if-range'] !== undefined) {
+          const refusal = partialRequestRefusal(req.headers)
+          if (refusal !== undefined) return next(refusal)
+        }
         if (query.link !== undefined) {
           // Refused, not served as a consumer: that would take a message where one was to be sent.
           if (!config.links) return next(errors.linksDisabled())
@@ -368,6 +375,28 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   return { handle, stats, close }
+}
+
+/** `next` for a producer: an error answer is preceded by lingerOnError() (see linger.ts). */
+function lingeringNext (req: IncomingMessage, res: ServerResponse, next: Next): Next {
+  return function lingeringNext (err?: unknown) {
+    if (err !== undefined) lingerOnError(req, res)
+    next(err)
+  }
+}
+
+/**
+ * A `GET` that asks for part of a message: a resuming client (wget after a cut, `curl -C -`) would
+ * get the start of the next message and splice it onto the end of the last one. Refused with a 4xx
+ * that makes wget fail (it takes a `416` for "already complete" and exits 0). `bytes=0-` asks for
+ * the whole message, as media elements do first, and is served.
+ */
+function partialRequestRefusal (headers: IncomingHttpHeaders): Error | undefined {
+  const range = headers.range
+  if (range !== undefined && range.replace(/\s/g, '') !== 'bytes=0-') return errors.rangeRefused('Range', range)
+  const ifRange = headers['if-range']
+  if (ifRange !== undefined && range === undefined) return errors.rangeRefused('If-Range', String(ifRange))
+  return undefined
 }
 
 /** The producer's `200`: a publisher also learns how many subscribers received its message. */

@@ -1,5 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
 import { SAFETY_HEADERS } from './consumer-headers'
+import { lingerOnError } from './linger'
 
 /**
  * Answers an error as `text/plain`: the message and a newline (SPEC §6). Used where no Express
@@ -20,21 +21,9 @@ export function sendError (req: IncomingMessage, res: ServerResponse, err: unkno
     'Content-Length': Buffer.byteLength(body),
     ...SAFETY_HEADERS
   }
-  if (bodyStillArriving(req)) {
-    // The client is still uploading a body nobody will read (a producer turned away). Answer now
-    // rather than after the whole upload, keep discarding what arrives so the answer is not lost
-    // to a connection reset, and close the connection once it is sent.
-    headers.Connection = 'close'
-    req.resume()
-  }
+  // A producer turned away while still uploading: see linger.ts for why the answer needs this.
+  lingerOnError(req, res)
   res.writeHead(status, headers).end(body)
-}
-
-function bodyStillArriving (req: IncomingMessage): boolean {
-  if (req.complete) return false
-  // Synchronous errors run before Node marks even a bodiless request complete.
-  const length = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
 function statusOf (err: unknown): number {

@@ -20,6 +20,7 @@ export type HttpipeErrorType =
   | 'body.consumed'
   | 'consumer.aborted'
   | 'service.worker.refused'
+  | 'range.refused'
   | 'query.invalid'
   | 'message.not.text'
   | 'header.invalid'
@@ -59,13 +60,29 @@ function httpipeError (status: number, message: string, properties: Record<strin
   return createError(status, message, { expose: true, ...properties }) as HttpipeError
 }
 
+// What JSON.stringify() leaves raw and a terminal, log viewer or listing would act on: DEL and C1
+// controls, bidirectional and invisible formatting characters, line and paragraph separators.
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu
+
+/**
+ * A string a client sent, as a JSON string literal fit for a message: every control, formatting
+ * and separator character escaped as `\uXXXX` (JSON.stringify() does it for C0 only).
+ */
+export function quote (value: string): string {
+  return JSON.stringify(value).replace(UNSAFE, char => {
+    let escaped = ''
+    for (let i = 0; i < char.length; i++) escaped += '\\u' + char.charCodeAt(i).toString(16).padStart(4, '0')
+    return escaped
+  })
+}
+
 export function invalidName (segment: 'namespace' | 'channel', reason: string): HttpipeError {
   return httpipeError(400, `invalid ${segment} name: ${reason}`, { type: 'channel.name.invalid', segment })
 }
 
 /** `mount`: where channels are, for a server that answers outside its mount path too. */
 export function routeNotFound (path: string, mount = ''): HttpipeError {
-  return httpipeError(404, `no route for ${JSON.stringify(path)}: use ${mount}/{namespace}/{channel}, ${mount}/{namespace} or ${mount}/namespaces`, { type: 'route.not.found' })
+  return httpipeError(404, `no route for ${quote(path)}: use ${mount}/{namespace}/{channel}, ${mount}/{namespace} or ${mount}/namespaces`, { type: 'route.not.found' })
 }
 
 export function methodNotAllowed (method: string, allow: readonly string[]): HttpipeError {
@@ -84,7 +101,7 @@ export function linksDisabled (): HttpipeError {
 }
 
 export function namespaceNotFound (namespace: string): HttpipeError {
-  return httpipeError(404, `namespace ${JSON.stringify(namespace)} has no channels`, { type: 'namespace.not.found', namespace })
+  return httpipeError(404, `namespace ${quote(namespace)} has no channels`, { type: 'namespace.not.found', namespace })
 }
 
 export function waitTimedOut (key: string, timeout: number): HttpipeError {
@@ -149,6 +166,12 @@ export function consumerAborted (key: string, sent: number): HttpipeError {
 export function serviceWorkerRefused (): HttpipeError {
   return httpipeError(400, 'a channel cannot be registered as a service worker (request header Service-Worker: script)', {
     type: 'service.worker.refused'
+  })
+}
+
+export function rangeRefused (header: 'Range' | 'If-Range', value: string): HttpipeError {
+  return httpipeError(400, `a message cannot be resumed or read in part (request header ${header}: ${quote(value.slice(0, 100))}): each message is delivered once, whole; ask its producer to send it again`, {
+    type: 'range.refused'
   })
 }
 

@@ -89,9 +89,7 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectBoolean('listing', listing)
   expectBoolean('links', links)
   expectBoolean('ui', ui)
-  if (typeof cors !== 'boolean' && !(typeof cors === 'string' && /^https?:\/\/[^/\s]+$/.test(cors))) {
-    throw optionError('cors', 'must be a boolean or an origin such as "https://app.example"', cors)
-  }
+  if (typeof cors !== 'boolean') expectOrigin('cors', cors)
 
   return Object.freeze({
     timeout: timeout ?? Infinity,
@@ -126,6 +124,23 @@ function expectPositiveInteger (name: string, value: unknown, unit: string, max 
 
 function expectBoolean (name: string, value: unknown): void {
   if (typeof value !== 'boolean') throw optionError(name, 'must be a boolean', value)
+}
+
+/**
+ * An origin exactly as browsers send it in `Origin` (scheme, host and port as the URL standard
+ * serializes them), since the check per request is a string comparison: `https://A.example`,
+ * `https://a.example:443` or `https://a.example/` would never match and silently refuse every page.
+ */
+function expectOrigin (name: string, value: unknown): void {
+  const rule = 'must be a boolean or an origin such as "https://app.example"'
+  if (typeof value !== 'string' || !/^https?:\/\/[^/\s]/i.test(value)) throw optionError(name, rule, value)
+  let serialized: string | undefined
+  try {
+    serialized = new URL(value).origin
+  } catch {}
+  if (serialized === value) return
+  const hint = serialized === undefined || serialized === 'null' ? '' : `; did you mean ${JSON.stringify(serialized)}?`
+  throw new TypeError(`httpipe: option ${name} ${rule}, as browsers send it (lower-case scheme and host, no default port, no path or trailing slash), got ${describe(value)}${hint}`)
 }
 
 function expectPlainObject (name: string, value: unknown): void {

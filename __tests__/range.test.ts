@@ -1,0 +1,130 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { adapters, errorType } from './helpers/app'
+import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { run } from './helpers/standalone'
+
+let server: Listening | undefined
+afterEach(async () => { await server?.close(); server = undefined })
+
+let dir = ''
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'httpipe-range-')) })
+afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+const RANGE_MESSAGE = 'a message cannot be resumed or read in part (request header Range: "bytes=307200-"): each message is delivered once, whole; ask its producer to send it again'
+
+describe.each(adapters)('GET /:namespace/:channel asking for part of a message ($name)', ({ create }) => {
+  async function start (): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
+    const { app, pipe } = create()
+    server = await listen(app)
+    return { url: `${server.url}/channels`, pipe }
+  }
+
+  it.each([
+    ['a plain consumer', ''],
+    ['a pubsub subscriber', '?pubsub=true']
+  ])('refuses Range on %s with 400 range.refused before it waits, and takes no message', async (_, query) => {
+    const { url, pipe } = await start()
+    const producer = open(`${url}/ns/ch${query}`, 'POST', { 'Content-Length': 4 })
+    producer.end('kept')
+    if (query === '') await waitUntil(() => pipe.stats().waitingProducers === 1)
+    const res = await send(`${url}/ns/ch${query}`, 'GET', undefined, { Range: 'bytes=307200-' })
+    expect(res.status).toBe(400)
+    expect(errorType(res.body.toString()) ?? 'range.refused').toBe('range.refused')
+    expect(res.body.toString()).toContain(RANGE_MESSAGE)
+    expect(pipe.stats()).toMatchObject({ waitingConsumers: 0 })
+    if (query === '') {
+      expect(pipe.stats()).toMatchObject({ waitingProducers: 1 })
+      expect((await send(`${url}/ns/ch`, 'GET')).body.toString()).toBe('kept')
+    }
+    expect((await producer.done).status).toBe(200)
+  })
+
+  it('refuses Range on a live (text/event-stream) subscription before its stream opens', async () => {
+    const { url, pipe } = await start()
+    const res = await send(`${url}/ns/ch`, 'GET', undefined, { Accept: 'text/event-stream', Range: 'bytes=10-' })
+    expect(res.status).toBe(400)
+    expect(res.headers['content-type']).not.toContain('text/event-stream')
+    expect(pipe.stats()).toMatchObject({ waitingConsumers: 0 })
+  })
+
+  it.each([
+    ['Range: bytes=0-99', { Range: 'bytes=0-99' }],
+    ['Range: bytes=-500', { Range: 'bytes=-500' }],
+    ['Range: bytes=5-, If-Range', { Range: 'bytes=5-', 'If-Range': '"etag"' }],
+    ['If-Range alone', { 'If-Range': 'Tue, 01 Dec 2026 00:00:00 GMT' }]
+  ])('refuses %s', async (_, headers) => {
+    const { url, pipe } = await start()
+    const res = await send(`${url}/ns/ch`, 'GET', undefined, headers)
+    expect(res.status).toBe(400)
+    expect(res.body.toString()).toContain('a message cannot be resumed or read in part (request header ')
+    expect(pipe.stats()).toMatchObject({ waitingConsumers: 0, channels: 0 })
+  })
+
+  it('serves Range: bytes=0- (the whole message, what media elements ask for first) as a plain consumer', async () => {
+    const { url } = await start()
+    const producer = send(`${url}/ns/ch`, 'POST', 'whole')
+    const res = await send(`${url}/ns/ch`, 'GET', undefined, { Range: 'bytes=0-' })
+    expect({ status: res.status, body: res.body.toString() }).toEqual({ status: 200, body: 'whole' })
+    expect((await producer).status).toBe(200)
+  })
+
+  it('lets real wget fail after a cut transfer instead of splicing the next message onto it', async () => {
+    const { url, pipe } = await start()
+    const first = Buffer.alloc(600 * 1024, 'a')
+    const second = Buffer.alloc(600 * 1024, 'b')
+    // The first producer declares its length, sends half, and dies; the second waits behind it.
+    const dying = open(`${url}/files/f`, 'POST', { 'Content-Length': first.length })
+    await dying.write(first.subarray(0, 300 * 1024))
+    await waitUntil(() => pipe.stats().waitingProducers === 1)
+    const waiting = open(`${url}/files/f`, 'POST', { 'Content-Length': second.length })
+    waiting.end(second)
+    await waitUntil(() => pipe.stats().waitingProducers === 2)
+
+    const saved = join(dir, 'saved.bin')
+    const wget = run('wget', ['-O', saved, '--tries=3', '--waitretry=0', '--timeout=10', `${url}/files/f`])
+    await waitUntil(() => pipe.stats().runningTransfers === 1 && pipe.stats().transfers[0]?.bytes === 300 * 1024)
+    dying.destroy()
+    const { code, stderr } = await wget
+
+    expect(stderr).toMatch(/Connection closed at byte \d+\. Retrying\./)
+    expect(stderr).toContain('ERROR 400: Bad Request.')
+    expect(code).toBe(8)
+    const bytes = await readFile(saved)
+    // Only a prefix of the first message: nothing of the second one.
+    expect(bytes.includes('b')).toBe(false)
+    expect(first.subarray(0, bytes.length).equals(bytes)).toBe(true)
+    // The second message is still there for the next consumer.
+    expect(pipe.stats()).toMatchObject({ waitingProducers: 1, runningTransfers: 0 })
+    expect((await send(`${url}/files/f`, 'GET')).body.equals(second)).toBe(true)
+    expect((await waiting.done).status).toBe(200)
+  }, 30_000)
+})
+
+describe.each(adapters)('look-alike names ($name)', ({ create }) => {
+  it('makes café (NFC) and cafe + U+0301 (NFD) one channel, listed once in NFC', async () => {
+    const { app, pipe } = create()
+    server = await listen(app)
+    const url = `${server.url}/channels`
+    const producer = open(`${url}/menu/cafe%CC%81`, 'POST', { 'Content-Length': 2 })
+    producer.end('hi')
+    await waitUntil(() => pipe.stats().waitingProducers === 1)
+    expect(JSON.parse((await send(`${url}/menu`, 'GET')).body.toString())).toEqual(['caf\u00e9'])
+    expect((await send(`${url}/menu/caf%C3%A9`, 'GET')).body.toString()).toBe('hi')
+    expect((await producer.done).status).toBe(200)
+  })
+
+  it.each([
+    ['%E2%80%AE', 'U+202E', '\\u202e'],
+    ['%E2%80%8B', 'U+200B', '\\u200b']
+  ])('refuses %s with 400 channel.name.invalid naming the segment and the code point', async (encoded, point, escaped) => {
+    const { app, pipe } = create()
+    server = await listen(app)
+    const res = await send(`${server.url}/channels/ns/pay${encoded}ment`, 'GET')
+    expect(res.status).toBe(400)
+    expect(res.body.toString()).toContain(`invalid channel name: "pay${escaped}ment" contains ${point}, an invisible formatting character`)
+    expect(pipe.stats()).toMatchObject({ channels: 0 })
+  })
+})
