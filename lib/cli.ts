@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { resolveOptions, type HttpipeLimits, type HttpipeOptions } from './options'
-import { MOUNT_PATH, createStandaloneServer, type StandaloneServer } from './server'
+import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type SecureStandaloneServer, type StandaloneServer } from './server'
+import { readTls, watchTls, type TlsFiles } from './tls-files'
 
 const USAGE = `Usage: httpipe [options]
 
@@ -24,6 +25,9 @@ Options:
   --cors                        answer cross-origin requests from any origin
   --cors-origin ORIGIN          answer cross-origin requests from this origin only
   --no-ui                       do not serve the web page at ${MOUNT_PATH}/
+  --tls-cert FILE               serve HTTPS (HTTP/2, and HTTP/1.1 on the same port) with this
+                                certificate chain (PEM); reloaded when the file changes
+  --tls-key FILE                the certificate's private key (PEM); both flags or neither
   -h, --help                    show this help
   -v, --version                 show the version
 
@@ -31,6 +35,7 @@ Examples:
   httpipe --port 8080 --request-timeout 600
   PORT=8080 REQUEST_TIMEOUT=600 httpipe
   httpipe --max-body-size 1073741824 --max-waiters 1000 --no-listing
+  httpipe --port 8443 --tls-cert fullchain.pem --tls-key privkey.pem
   curl -T file.tar.gz http://localhost:3000${MOUNT_PATH}/files/8f3a9c   # send: waits for a receiver
   curl -o file.tar.gz http://localhost:3000${MOUNT_PATH}/files/8f3a9c   # receive
 `
@@ -39,6 +44,8 @@ export interface CliSettings {
   readonly port: number
   readonly host: string
   readonly options: HttpipeOptions
+  /** With --tls-cert and --tls-key: the files to serve HTTPS with. */
+  readonly tls?: TlsFiles
 }
 
 export type CliCommand =
@@ -62,6 +69,8 @@ const FLAGS = {
   cors: SWITCH,
   'cors-origin': VALUE,
   'no-ui': SWITCH,
+  'tls-cert': VALUE,
+  'tls-key': VALUE,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' }
 } as const
@@ -113,7 +122,14 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
     limits
   })
   checkOptions(options)
-  return { kind: 'serve', settings: { port, host, options } }
+  const cert = values['tls-cert']
+  const key = values['tls-key']
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new Error(cert === undefined ? '--tls-key needs --tls-cert (the certificate it is the key of)' : '--tls-cert needs --tls-key (its private key)')
+  }
+  if (cert === '' || key === '') throw new Error(`${cert === '' ? '--tls-cert' : '--tls-key'} needs a file name`)
+  const tls = cert === undefined || key === undefined ? undefined : { cert, key }
+  return { kind: 'serve', settings: tls === undefined ? { port, host, options } : { port, host, options, tls } }
 }
 
 /**
@@ -176,8 +192,8 @@ function version (): string {
   return 'unknown'
 }
 
-function displayUrl (host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}${MOUNT_PATH}`
+function displayUrl (host: string, port: number, secure: boolean): string {
+  return `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}${MOUNT_PATH}`
 }
 
 /**
@@ -198,10 +214,10 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     return
   }
 
-  const { port, host, options } = command.settings
-  let standalone: StandaloneServer
+  const { port, host, options, tls } = command.settings
+  let standalone: StandaloneServer | SecureStandaloneServer
   try {
-    standalone = createStandaloneServer(options)
+    standalone = tls === undefined ? createStandaloneServer(options) : createSecureStandaloneServer(options, readTls(tls))
   } catch (err) {
     // parseCli() has validated every option; this is a guard, reported the same way.
     process.stderr.write(`httpipe: ${(err as Error).message}\n\n${USAGE}`)
@@ -216,8 +232,10 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
   server.listen(port, host, () => {
     const address = server.address()
     const actualPort = typeof address === 'object' && address !== null ? address.port : port
-    process.stdout.write(`httpipe listening on ${displayUrl(host, actualPort)}\n`)
+    process.stdout.write(`httpipe listening on ${displayUrl(host, actualPort, tls !== undefined)}\n`)
   })
+  const unwatch = tls === undefined ? () => {} : watchTls(standalone.server as SecureStandaloneServer['server'], tls, message => { process.stderr.write(`${message}\n`) })
+  const closeIdle = idleCloser(standalone)
 
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {
@@ -227,19 +245,43 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     }
     stopping = true
     process.stdout.write(`httpipe: ${signal} received, finishing running transfers\n`)
+    unwatch()
     pipe.close().then(() => {
       // Keep-alive connections go idle as their last responses finish; close each as it does,
       // rather than waiting out keepAliveTimeout.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50)
+      const sweep = setInterval(closeIdle, 50)
       server.close(() => {
         clearInterval(sweep)
         process.exit(0)
       })
-      server.closeIdleConnections()
+      closeIdle()
     })
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
+}
+
+/**
+ * Closes idle connections. node:http2's server has no closeIdleConnections(): once close() has
+ * let the transfers finish, each HTTP/2 session is closed gracefully (GOAWAY, open streams end
+ * first) and each HTTP/1.1 connection on it ended.
+ */
+function idleCloser (standalone: StandaloneServer | SecureStandaloneServer): () => void {
+  const { server } = standalone
+  if ('closeIdleConnections' in server) return () => { server.closeIdleConnections() }
+  const open = new Set<() => void>()
+  server.on('session', session => {
+    const close = (): void => { session.close() }
+    open.add(close)
+    session.once('close', () => open.delete(close))
+  })
+  server.on('secureConnection', socket => {
+    if (socket.alpnProtocol === 'h2') return
+    const end = (): void => { socket.end() }
+    open.add(end)
+    socket.once('close', () => open.delete(end))
+  })
+  return () => { for (const close of open) close() }
 }
 
 if (require.main === module) main()

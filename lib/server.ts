@@ -1,7 +1,9 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 import { sendError } from './error-response'
 import { methodNotAllowed, routeNotFound } from './errors'
 import { createHandler, type HttpipeHandler } from './handler'
+import { asHttp1 } from './http2-compat'
 import type { HttpipeOptions } from './options'
 import { serveHelp, type HelpContext } from './server-help'
 
@@ -20,10 +22,47 @@ const HELP_METHODS = ['GET', 'HEAD'] as const
  * `GET /` and `GET /help` outside it: the web page for a browser, usage for anything else.
  */
 export function createStandaloneServer (options: HttpipeOptions = {}): StandaloneServer {
+  const { pipe, listener } = standaloneListener(options)
+  const server = createServer(listener)
+  // A waiting producer has not sent its whole body yet: Node's default (300 s) would cut it off.
+  // Waits are bounded by the router's own `timeout` instead.
+  server.requestTimeout = 0
+  return { server, pipe }
+}
+
+export interface SecureStandaloneServer {
+  readonly server: Http2SecureServer
+  readonly pipe: HttpipeHandler
+}
+
+/** A certificate chain and its private key, PEM. */
+export interface StandaloneTls {
+  readonly cert: string | Buffer
+  readonly key: string | Buffer
+}
+
+/**
+ * The standalone server over TLS: HTTP/2 by ALPN, and HTTP/1.1 on the same port for clients that
+ * do not offer it. Express does not run on node:http2; the framework-free handler does, on its
+ * compatibility API (see http2-compat.ts); HTTP/1.1 clients get node:http's own request and response.
+ */
+export function createSecureStandaloneServer (options: HttpipeOptions, tls: StandaloneTls): SecureStandaloneServer {
+  const { pipe, listener } = standaloneListener(options)
+  const server = createSecureServer({ allowHTTP1: true, cert: tls.cert, key: tls.key }, (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    if (req.httpVersionMajor === 2) listener(...asHttp1(req as Http2ServerRequest, res as Http2ServerResponse))
+    else listener(req as IncomingMessage, res as ServerResponse)
+  })
+  // Node's HTTP/1.1 request timeout (300 s) applies to the HTTP/1.1 side too: off, as above.
+  // HTTP/2 streams have no such timeout, and the session idle timeout is off by default.
+  ;(server as unknown as { requestTimeout: number }).requestTimeout = 0
+  return { server, pipe }
+}
+
+function standaloneListener (options: HttpipeOptions): { pipe: HttpipeHandler, listener: (req: IncomingMessage, res: ServerResponse) => void } {
   const pipe = createHandler(options)
   // createHandler() has validated the options, so these read them as it does.
   const help: HelpContext = { mount: MOUNT_PATH, listing: options.listing !== false, ui: options.ui === true }
-  const server = createServer(function standaloneRequest (req, res) {
+  function standaloneRequest (req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/'
     const rest = url.slice(MOUNT_PATH.length)
     if (url.startsWith(MOUNT_PATH) && (rest === '' || rest[0] === '/' || rest[0] === '?')) {
@@ -37,9 +76,6 @@ export function createStandaloneServer (options: HttpipeOptions = {}): Standalon
       return sendError(req, res, methodNotAllowed(req.method ?? '', HELP_METHODS))
     }
     sendError(req, res, routeNotFound(url, MOUNT_PATH))
-  })
-  // A waiting producer has not sent its whole body yet: Node's default (300 s) would cut it off.
-  // Waits are bounded by the router's own `timeout` instead.
-  server.requestTimeout = 0
-  return { server, pipe }
+  }
+  return { pipe, listener: standaloneRequest }
 }

@@ -1,0 +1,30 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+
+/**
+ * Lets the node:http core serve a request of node:http2's compatibility API. The two agree on
+ * what the core uses (headers, `writeHead`, streaming both ways, `'close'` when the stream ends
+ * or is reset, `destroy()` as RST_STREAM), except that HTTP/2 forbids the connection-specific
+ * headers of HTTP/1.1 (RFC 9113 §8.2.2): Node throws on `Connection: close`, which the core sets
+ * on some error answers for HTTP/1.1 only, and would throw on any other that reached it. They are
+ * dropped here; each stream has its own end and reset, so nothing else needs them.
+ */
+export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [IncomingMessage, ServerResponse] {
+  const setHeader = res.setHeader.bind(res)
+  const writeHead = res.writeHead.bind(res) as (status: number, headers?: Record<string, unknown>) => Http2ServerResponse
+  res.setHeader = function setHttp2Header (name: string, value: number | string | readonly string[]) {
+    if (!CONNECTION_HEADERS.has(name.toLowerCase())) setHeader(name, value)
+    return this
+  }
+  res.writeHead = function writeHttp2Head (status: number, ...rest: unknown[]) {
+    const headers = rest.find(arg => typeof arg === 'object' && arg !== null) as Record<string, unknown> | undefined
+    return writeHead(status, headers === undefined ? undefined : withoutConnectionHeaders(headers))
+  } as typeof res.writeHead
+  return [req as unknown as IncomingMessage, res as unknown as ServerResponse]
+}
+
+const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
+
+function withoutConnectionHeaders (headers: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !CONNECTION_HEADERS.has(name.toLowerCase())))
+}
