@@ -135,6 +135,14 @@ describe('parseCli(argv, env)', () => {
       expect(serve(['--no-ui']).options.ui).toBe(false)
     })
 
+    it('reads --tls-cert and --tls-key as the files to serve HTTPS with, only together', () => {
+      expect(serve(['--tls-cert', 'cert.pem', '--tls-key', 'key.pem']).tls).toEqual({ cert: 'cert.pem', key: 'key.pem' })
+      expect(serve([]).tls).toBeUndefined()
+      expect(failure(['--tls-cert', 'cert.pem'])).toBe('--tls-cert needs --tls-key (its private key)')
+      expect(failure(['--tls-key', 'key.pem'])).toBe('--tls-key needs --tls-cert (the certificate it is the key of)')
+      expect(failure(['--tls-cert', '', '--tls-key', 'key.pem'])).toBe('--tls-cert needs a file name')
+    })
+
     it('combines every flag', () => {
       expect(serve(['--port', '1', '--host', '::', '--request-timeout', '2', '--concurrency', '5', '--max-body-size', '3', '--max-waiters', '7',
         '--max-waiters-per-channel', '6', '--max-event-size', '8', '--no-listing', '--no-links', '--cors', '--no-ui'])).toStrictEqual({

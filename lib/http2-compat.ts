@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 
 /**
  * Lets the node:http core serve a request of node:http2's compatibility API. The two agree on
@@ -8,6 +8,10 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
  * headers of HTTP/1.1 (RFC 9113 §8.2.2): Node throws on `Connection: close`, which the core sets
  * on some error answers for HTTP/1.1 only, and would throw on any other that reached it. They are
  * dropped here; each stream has its own end and reset, so nothing else needs them.
+ *
+ * And `destroy()` without an error, which the core uses to cut a consumer whose transfer failed,
+ * resets an HTTP/2 stream with NO_ERROR: a client reads that as a normal end when the message
+ * has no Content-Length. The core's cut must stay visible, so it resets with INTERNAL_ERROR.
  */
 export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [IncomingMessage, ServerResponse] {
   const setHeader = res.setHeader.bind(res)
@@ -20,6 +24,11 @@ export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [In
     const headers = rest.find(arg => typeof arg === 'object' && arg !== null) as Record<string, unknown> | undefined
     return writeHead(status, headers === undefined ? undefined : withoutConnectionHeaders(headers))
   } as typeof res.writeHead
+  const destroy = res.destroy.bind(res)
+  res.destroy = function destroyHttp2Response (err?: Error) {
+    if (err === undefined && !res.stream.closed) res.stream.close(constants.NGHTTP2_INTERNAL_ERROR)
+    return destroy(err)
+  }
   return [req as unknown as IncomingMessage, res as unknown as ServerResponse]
 }
 

@@ -34,7 +34,7 @@ export async function startStandalone (args: readonly string[] = [], env: NodeJS
 
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (): void => {
-      const match = /listening on (http:\/\/\S+)\/channels/.exec(stdout)
+      const match = /listening on (https?:\/\/\S+)\/channels/.exec(stdout)
       if (match?.[1] !== undefined) {
         child.stdout.off('data', onData)
         resolve(match[1])
