@@ -1,8 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { uiPage } from '../lib/ui'
+import { makeCertificate } from './helpers/certificate'
 import { HAS_CHROMIUM, launchChromium, openUi, type UiPage } from './helpers/browser'
 import { send } from './helpers/http'
 import { startStandalone, type Standalone } from './helpers/standalone'
@@ -15,15 +19,28 @@ const title = HAS_CHROMIUM
   ? 'browser UI (chromium)'
   : 'browser UI: SKIPPED because /usr/bin/chromium does not exist (apt-get install chromium)'
 
+// Each test runs against the plain server, and once more over HTTPS (HTTP/2 by ALPN, as chromium
+// negotiates it) with a certificate made at test time.
+const certificates = mkdtempSync(join(tmpdir(), 'httpipe-browser-tls-'))
+afterAll(() => { rmSync(certificates, { recursive: true, force: true }) })
+const SERVERS: ReadonlyArray<readonly [string, () => string[]]> = [
+  ['HTTP/1.1', () => []],
+  ['HTTPS and HTTP/2', () => {
+    const [cert, key] = [join(certificates, 'cert.pem'), join(certificates, 'key.pem')]
+    makeCertificate(cert, key)
+    return ['--tls-cert', cert, '--tls-key', key]
+  }]
+]
+
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
 
-describeInBrowser(title, () => {
+describe.each(SERVERS)('%s', (_, serverArgs) => describeInBrowser(title, () => {
   let browser: Browser | undefined
   let server: Standalone | undefined
   const contexts: BrowserContext[] = []
 
   beforeAll(async () => {
-    [browser, server] = await Promise.all([launchChromium(), startStandalone()])
+    [browser, server] = await Promise.all([launchChromium(), startStandalone(serverArgs())])
   }, 30_000)
 
   afterEach(async () => {
@@ -205,4 +222,4 @@ describeInBrowser(title, () => {
     expect(await receiver.page.locator('#received-text').textContent()).toBe('delivered')
     expect(receiver.problems).toEqual([])
   })
-})
+}))

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes, X509Certificate } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
@@ -8,6 +7,7 @@ import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readTls } from '../lib/tls-files'
+import { makeCertificate } from './helpers/certificate'
 import { run, startStandalone, type Standalone } from './helpers/standalone'
 
 // The standalone server with --tls-cert and --tls-key: HTTP/2 by ALPN and HTTP/1.1 on one port,
@@ -18,12 +18,6 @@ const KiB = 1024
 const dir = mkdtempSync(join(tmpdir(), 'httpipe-tls-'))
 const CERT = join(dir, 'cert.pem')
 const KEY = join(dir, 'key.pem')
-
-/** A self-signed certificate for 127.0.0.1 and localhost, written to `cert` and `key`. */
-function makeCertificate (cert: string, key: string, name: string): void {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-    '-subj', `/CN=${name}`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' })
-}
 
 let server: Standalone | undefined
 let session: ClientHttp2Session | undefined
@@ -90,11 +84,18 @@ describe('HTTPS with HTTP/2 and HTTP/1.1 on one port (--tls-cert, --tls-key)', (
   })
 
   it('keeps rendezvous over HTTP/2 in both orders, and FIFO', async () => {
-    const producer = h2('POST', 'order/p')
+    const producer = h2('POST', 'order/p', { 'content-type': 'text/plain; charset=utf-8', 'content-disposition': 'attachment; filename="note.txt"' })
     producer.stream.end('producer first')
     await waiting('order', 'p')
     const got = await h2send('GET', 'order/p')
     expect([got.status, got.body.toString(), got.rstCode]).toEqual([200, 'producer first', constants.NGHTTP2_NO_ERROR])
+    // The consumer headers, as over HTTP/1.1.
+    expect(got.headers).toMatchObject({
+      'content-type': 'text/plain; charset=utf-8',
+      'content-disposition': 'attachment; filename="note.txt"',
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store'
+    })
     expect((await producer.done).status).toBe(200)
 
     const consumer = h2('GET', 'order/c')
@@ -151,7 +152,8 @@ describe('HTTPS with HTTP/2 and HTTP/1.1 on one port (--tls-cert, --tls-key)', (
     await waiting('fan', 'room')
     const published = await h2send('POST', 'fan/room?pubsub=true', 'to all')
     expect([published.status, published.headers['x-httpipe-receivers']]).toEqual([200, '1'])
-    expect((await subscriber.done).body.toString()).toBe('to all')
+    const delivered = await subscriber.done
+    expect([delivered.body.toString(), delivered.headers['content-type'], delivered.headers['x-content-type-options']]).toEqual(['to all', 'application/octet-stream', 'nosniff'])
 
     const live = h2('GET', 'fan/feed', { accept: 'text/event-stream' })
     let text = ''

@@ -1,6 +1,6 @@
-import { ServerResponse } from 'node:http'
 import { consumerHeaders } from './consumer-headers'
 import { entityTooLarge, headerNotRelayable } from './errors'
+import { isServerResponse } from './http2-compat'
 import type { MessageSink, MessageSource, RelayProgress } from './relay'
 
 /** What became of one pubsub message: how many subscribers received all of it. */
@@ -80,7 +80,7 @@ export async function broadcast (
       const onGone = (): void => { if (!sink.writableFinished && live.has(sink)) drop(sink) }
       sink.on('drain', onDrain).on('finish', onFinish).on('close', onGone).on('error', onGone)
       detachers.push(() => { sink.off('drain', onDrain).off('finish', onFinish).off('close', onGone).off('error', onGone) })
-      if (sink instanceof ServerResponse) {
+      if (isServerResponse(sink)) {
         try {
           sink.writeHead(200, consumerHeaders(source.headers))
         } catch (err) {

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import { ServerResponse, type IncomingMessage } from 'node:http'
+import { Http2ServerResponse, constants, type Http2ServerRequest } from 'node:http2'
 
 /**
  * Lets the node:http core serve a request of node:http2's compatibility API. The two agree on
@@ -36,4 +36,12 @@ const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connectio
 
 function withoutConnectionHeaders (headers: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !CONNECTION_HEADERS.has(name.toLowerCase())))
+}
+
+/**
+ * Whether a sink is an HTTP response (whose head the core writes) rather than a plain stream: a
+ * node:http response, or a node:http2 one that asHttp1() passed off as one.
+ */
+export function isServerResponse (sink: unknown): sink is ServerResponse {
+  return sink instanceof ServerResponse || sink instanceof Http2ServerResponse
 }

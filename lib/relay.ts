@@ -1,7 +1,8 @@
-import { ServerResponse, type IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Readable, Writable } from 'node:stream'
 import { consumerHeaders } from './consumer-headers'
 import { consumerAborted, entityTooLarge, headerNotRelayable } from './errors'
+import { isServerResponse } from './http2-compat'
 
 /** What became of one transfer. `error` is for the producer: its consumer has been dealt with. */
 export type RelayOutcome =
@@ -98,7 +99,7 @@ export async function relay (
     if (producer.destroyed) return settle(new Error(`the producer on channel ${key} disconnected before the transfer`))
     if (consumer.destroyed) return settle(consumerAborted(key, 0))
 
-    if (consumer instanceof ServerResponse) {
+    if (isServerResponse(consumer)) {
       try {
         consumer.writeHead(200, consumerHeaders(source.headers))
       } catch (err) {

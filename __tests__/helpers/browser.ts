@@ -39,7 +39,8 @@ export interface UiPage {
  * until the page's script has run. The context is handed to `track` so the test can close it.
  */
 export async function openUi (browser: Browser, url: string, track: (context: BrowserContext) => void, viewport = { width: 800, height: 900 }): Promise<UiPage> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true })
+  // https: the standalone server with --tls-cert and a self-signed test certificate.
+  const context = await browser.newContext({ viewport, acceptDownloads: true, ignoreHTTPSErrors: url.startsWith('https:') })
   track(context)
   // Fail an action well before jest's own timeout, with a message naming what was awaited.
   context.setDefaultTimeout(10_000)

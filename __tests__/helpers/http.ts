@@ -1,3 +1,4 @@
+import { request as httpsRequest } from 'node:https'
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -60,7 +61,10 @@ export interface OpenRequest {
  * at a chosen moment, and tell a cut-off body from a complete one.
  */
 export function open (url: string, method: string, headers: Record<string, string | number> = {}): OpenRequest {
-  const req = httpRequest(url, { method, headers, agent: false })
+  // https: for the standalone server with --tls-cert, whose test certificate is self-signed.
+  const req = url.startsWith('https:')
+    ? httpsRequest(url, { method, headers, agent: false, rejectUnauthorized: false })
+    : httpRequest(url, { method, headers, agent: false })
   let onResponse: (res: IncomingMessage) => void = () => {}
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     onResponse = resolve
