@@ -14,7 +14,8 @@ const SCENARIOS = {
   pairs: require('./scenarios/pairs.js'),
   waiters: require('./scenarios/waiters.js'),
   'slow-consumer': require('./scenarios/slow-consumer.js'),
-  scale: require('./scenarios/scale.js')
+  scale: require('./scenarios/scale.js'),
+  deploy: require('./scenarios/deploy.js')
 }
 
 function log (message) {
@@ -165,12 +166,14 @@ async function main () {
   installCleanupHandlers()
 
   const servers = resolveServers(config)
-  const scenarios = config.scenarios.map((id) => SCENARIOS[id])
+  // A scenario that brings its own servers (deploy) runs once, not per server; its table follows.
+  const alone = config.scenarios.map((id) => SCENARIOS[id]).filter((scenario) => scenario.alone === true)
+  const scenarios = config.scenarios.map((id) => SCENARIOS[id]).filter((scenario) => scenario.alone !== true)
   const runnable = servers.filter((server) => server.missing === null)
   const machine = describeMachine()
   log(`machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ulimit -n ${machine.openFileLimit}`)
   for (const server of servers) if (server.missing !== null) log(`skipping ${server.key} ${server.id}: ${server.missing}`)
-  if (runnable.length === 0) throw new Error('no server to run')
+  if (runnable.length === 0 && scenarios.length > 0) throw new Error('no server to run')
 
   const total = scenarios.reduce((sum, scenario) => sum + scenario.variants(config).length, 0) * config.rounds * runnable.length
   const startedAt = Date.now()
@@ -188,9 +191,13 @@ async function main () {
     }
   }
 
+  const aloneResults = []
+  for (const scenario of alone) aloneResults.push({ scenario, rows: await scenario.run(config, log) })
+
   const report = { machine, config, servers, scenarios, results, startedAt, finishedAt: Date.now() }
-  const markdown = renderMarkdown(report)
-  const paths = writeReport(report, markdown)
+  const markdown = [renderMarkdown(report), ...aloneResults.map(({ scenario, rows }) =>
+    `## ${scenario.title}\n\n${scenario.description}\n\n${scenario.render(rows)}\n`)].join('\n')
+  const paths = writeReport({ ...report, alone: aloneResults.map(({ scenario, rows }) => ({ scenario: scenario.id, rows })) }, markdown)
   console.log(markdown)
   log(`wrote ${paths.markdownPath} and ${paths.jsonPath}`)
   const failures = results.filter((record) => record.failure !== null).length

@@ -3,11 +3,12 @@
 
 const path = require('node:path')
 
-const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale']
+const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale', 'deploy']
 
 const FULL = {
   rounds: 3,
   bulkSize: 2 * 1024 ** 3,
+  deployBulkSize: 512 * 1024 ** 2,
   verifySize: 64 * 1024 ** 2,
   pairsWarmup: 1,
   pairsDuration: 4,
@@ -25,6 +26,7 @@ const FULL = {
 const QUICK = {
   rounds: 1,
   bulkSize: 128 * 1024 ** 2,
+  deployBulkSize: 128 * 1024 ** 2,
   verifySize: 16 * 1024 ** 2,
   pairsWarmup: 0.3,
   pairsDuration: 0.7,
