@@ -149,7 +149,10 @@ export async function startHaproxy (file: string, changes: ConfigChanges): Promi
   if (HAPROXY === undefined) throw new Error('haproxy is not installed')
   const dir = await mkdtemp(join(tmpdir(), 'httpipe-haproxy-'))
   const conf = join(dir, 'haproxy.cfg')
-  await writeFile(conf, generate(await readFile(join(DEPLOY, file), 'utf8'), changes))
+  // One test-only line: each request on its own server connection, so that connectionsTo() sees
+  // every request reach an instance (HAProxy may otherwise send it over an idle connection).
+  const config = generate(await readFile(join(DEPLOY, file), 'utf8'), changes).replace(/^(backend \S+)$/m, '$1\n    http-reuse never')
+  await writeFile(conf, config)
   const child = spawn(HAPROXY, ['-f', conf, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] })
   const { exited, stderr } = track(child)
   const log = async (): Promise<string> => stderr()
@@ -164,8 +167,8 @@ export async function startHaproxy (file: string, changes: ConfigChanges): Promi
 
 /**
  * The established TCP connections whose local port is one of `ports` (the instances' side of each
- * proxied request), as `remote-address:port` strings, from /proc/net/tcp. Neither proxy keeps idle
- * connections to the instances for a new client connection, so each proxied request opens one.
+ * proxied request), as `remote-address:port` strings, from /proc/net/tcp. nginx (without
+ * `keepalive` upstream) and HAProxy (with the `http-reuse never` startHaproxy adds) open one per request.
  */
 export async function connectionsTo (ports: readonly number[]): Promise<Set<string>> {
   const text = await readFile('/proc/net/tcp', 'utf8')
