@@ -133,15 +133,7 @@ export async function startNginx (file: string, changes: ConfigChanges): Promise
   const globals = `daemon off; pid ${join(dir, 'nginx.pid')};${process.getuid?.() === 0 ? ' user root;' : ''}`
   const errorLog = join(dir, 'error.log')
   const child = spawn(NGINX, ['-c', conf, '-p', dir, '-e', errorLog, '-g', globals], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const { exited, stderr } = track(child)
-  const log = async (): Promise<string> => `${stderr()}${await readFile(errorLog, 'utf8').catch(() => '')}`
-  try {
-    await accepting(changes.port, exited, log)
-  } catch (err) {
-    await stopper(child, exited, dir)
-    throw err
-  }
-  return { url: `http://127.0.0.1:${changes.port}`, process: child, log, stop: async () => { await stopper(child, exited, dir) } }
+  return await listening(child, changes.port, dir, async () => await readFile(errorLog, 'utf8').catch(() => ''))
 }
 
 /** Runs HAProxy in the foreground (`-db`) on `file` with `changes`. */
@@ -154,15 +146,20 @@ export async function startHaproxy (file: string, changes: ConfigChanges): Promi
   const config = generate(await readFile(join(DEPLOY, file), 'utf8'), changes).replace(/^(backend \S+)$/m, '$1\n    http-reuse never')
   await writeFile(conf, config)
   const child = spawn(HAPROXY, ['-f', conf, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  return await listening(child, changes.port, dir, async () => '')
+}
+
+/** The proxy once it accepts connections on `port`; stopped (and `dir` removed) if it never does. */
+async function listening (child: ChildProcess, port: number, dir: string, logFile: () => Promise<string>): Promise<Proxy> {
   const { exited, stderr } = track(child)
-  const log = async (): Promise<string> => stderr()
+  const log = async (): Promise<string> => `${stderr()}${await logFile()}`
   try {
-    await accepting(changes.port, exited, log)
+    await accepting(port, exited, log)
   } catch (err) {
     await stopper(child, exited, dir)
     throw err
   }
-  return { url: `http://127.0.0.1:${changes.port}`, process: child, log, stop: async () => { await stopper(child, exited, dir) } }
+  return { url: `http://127.0.0.1:${port}`, process: child, log, stop: async () => { await stopper(child, exited, dir) } }
 }
 
 /**
