@@ -19,7 +19,7 @@ const EXECUTABLE_TYPES = new Set([
 export const SAFETY_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
   'X-Content-Type-Options': 'nosniff',
   'Content-Security-Policy': 'sandbox',
-  'Cache-Control': 'no-store'
+  'Cache-Control': 'no-store, no-transform'
 })
 
 /** The consumer's response headers for a message sent with `producerHeaders`. */

@@ -1,13 +1,14 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { broadcast, type BroadcastOutcome } from './broadcast'
 import { parseRoute, type Route } from './channel-key'
 import { parseChannelQuery, type ChannelQuery } from './channel-query'
 import { ChannelRegistry, type Broadcast, type Role, type Ticket, type Transfer } from './channel-registry'
 import { SAFETY_HEADERS } from './consumer-headers'
 import { applyCors } from './cors'
 import * as errors from './errors'
-import { EventWriter, endEventStream, openEventStream, wantsEventStream } from './event-stream'
+import { EventCollector, wantsEventStream } from './event-stream'
+import { fanOut, type FanOutOutcome } from './fan-out'
+import { LiveSubscription, subscriptionOf } from './live-subscription'
 import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './options'
 import { normalizeIfReprototyped } from './object-shape'
 import { relay, type MessageSource, type RelayOutcome, type RelayProgress } from './relay'
@@ -81,7 +82,7 @@ class Waiter {
     readonly key: string,
     /** A producer's message; undefined for consumers. */
     readonly source: MessageSource | undefined,
-    /** A live (text/event-stream) subscriber: it waits again after each message. */
+    /** A live (text/event-stream) subscriber: it stays subscribed across messages. */
     readonly live: boolean
   ) {}
 }
@@ -199,7 +200,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     // The stream's 200 goes out before the first message, so refuse now what the queue would.
     const refusal = registry.refusal(namespace, channel, role)
     if (refusal !== undefined) return next(rejection(refusal, key))
-    openEventStream(res, key)
+    // eslint-disable-next-line no-new -- it lives as long as its response (subscriptionOf() finds it)
+    new LiveSubscription(res, key, config)
     enqueue(waiter, role)
   }
 
@@ -259,19 +261,25 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   async function runTransfer (transfer: Transfer<Waiter>): Promise<void> {
     const { key, producer, consumer } = transfer
     const source = producer.source as MessageSource
-    const sink = consumer.live ? new EventWriter(consumer.res, key, config.eventSize) : consumer.res
+    const events = consumer.live ? new EventCollector(key, config.eventSize, consumer.res) : undefined
     const progress = track(transfer, source, 1, false)
     let outcome: RelayOutcome
     try {
-      outcome = await relay(key, source, sink, config.bodySize, progress)
+      outcome = await relay(key, source, events ?? consumer.res, config.bodySize, progress)
     } finally {
       // Whatever happened, the channel's gate must open again and the counters come back down.
       untrack(progress)
       registry.finish(transfer)
     }
+    const subscription = subscriptionOf(consumer.res)
+    // A live consumer takes the event into its socket (or backlog) and its producer is answered;
+    // it queues for the next message only once its socket has room again.
+    if (outcome.delivered && events !== undefined && subscription?.send(events.frame as Buffer) !== true) {
+      outcome = { delivered: false, bytes: outcome.bytes, error: errors.consumerAborted(key, outcome.bytes) }
+    }
     if (outcome.delivered) answerProducer(producer.res, undefined)
     else fail(producer, outcome.error)
-    if (consumer.live) resubscribe(consumer, 'consumer')
+    subscription?.whenIdle(() => { resubscribe(consumer, 'consumer') })
     resolveIfIdle()
   }
 
@@ -283,29 +291,38 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   async function runBroadcast (taken: Broadcast<Waiter>, source: MessageSource, res: ServerResponse, next: Next): Promise<void> {
+    const raw: ServerResponse[] = []
+    const live: LiveSubscription[] = []
     for (const subscriber of taken.subscribers) {
       normalizeIfReprototyped(subscriber.res)
       settle(subscriber)
+      const subscription = subscriptionOf(subscriber.res)
+      if (subscription === undefined) {
+        raw.push(subscriber.res)
+        continue
+      }
+      live.push(subscription)
+      // Back in the queue at once, before anything async: a live subscription is never missing
+      // from it between messages, and messages it cannot write yet wait in its backlog.
+      resubscribe(subscriber, 'subscriber')
     }
     normalizeIfReprototyped(res)
-    const sinks = taken.subscribers.map(s => s.live ? new EventWriter(s.res, taken.key, config.eventSize) : s.res)
-    const progress = track(taken, source, sinks.length, true)
-    let outcome: BroadcastOutcome
+    const progress = track(taken, source, raw.length + live.length, true)
+    let outcome: FanOutOutcome
     try {
-      outcome = await broadcast(taken.key, source, sinks, config.bodySize, progress)
+      outcome = await fanOut(taken.key, source, raw, live, config, progress)
     } finally {
       untrack(progress)
       registry.finish(taken)
     }
     if (outcome.error === undefined) answerProducer(res, outcome.receivers)
     else if (!res.headersSent && !res.destroyed) next(outcome.error)
-    for (const subscriber of taken.subscribers) if (subscriber.live) resubscribe(subscriber, 'subscriber')
     resolveIfIdle()
   }
 
   function resubscribe (waiter: Waiter, role: Role): void {
     if (waiter.res.destroyed || waiter.res.writableEnded) return
-    if (closed) return endEventStream(waiter.res, errors.routerClosed())
+    if (closed) return subscriptionOf(waiter.res)?.end(errors.routerClosed())
     enqueue(waiter, role)
   }
 
@@ -333,7 +350,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
 
   /** Tells a waiter why it is turned away: an error response, or an error event on a live stream. */
   function fail (waiter: Waiter, error: Error): void {
-    if (waiter.live && waiter.res.headersSent) return endEventStream(waiter.res, error)
+    const subscription = subscriptionOf(waiter.res)
+    if (subscription !== undefined) return subscription.end(error)
     if (!waiter.res.headersSent && !waiter.res.destroyed) waiter.next(error)
   }
 

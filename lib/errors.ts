@@ -20,6 +20,8 @@ export type HttpipeErrorType =
   | 'entity.too.large'
   | 'body.consumed'
   | 'consumer.aborted'
+  | 'subscriber.lagging'
+  | 'subscriber.stalled'
   | 'service.worker.refused'
   | 'query.invalid'
   | 'message.not.text'
@@ -115,6 +117,23 @@ export function consumerAborted (key: string, sent: number): HttpipeError {
     type: 'consumer.aborted',
     channel: key,
     sent
+  })
+}
+
+export function subscriberLagging (key: string, messages: number, bytes: number): HttpipeError {
+  return httpipeError(503, `this subscription to ${key} fell behind by more than ${messages} messages or ${bytes} bytes (limits.eventBacklog, limits.eventBacklogBytes); reconnect to go on`, {
+    type: 'subscriber.lagging',
+    channel: key,
+    limit: messages,
+    bytes
+  })
+}
+
+export function subscriberStalled (key: string, timeout: number): HttpipeError {
+  return httpipeError(503, `this subscription to ${key} took no data for ${timeout} ms while a message waited (limits.stallTimeout)`, {
+    type: 'subscriber.stalled',
+    channel: key,
+    timeout
   })
 }
 
