@@ -201,7 +201,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     const refusal = registry.refusal(namespace, channel, role)
     if (refusal !== undefined) return next(rejection(refusal, key))
     // eslint-disable-next-line no-new -- it lives as long as its response (subscriptionOf() finds it)
-    new LiveSubscription(res, key, config)
+    new LiveSubscription(res, key, config, () => { withdrawGone(waiter) })
     enqueue(waiter, role)
   }
 

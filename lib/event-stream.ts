@@ -20,10 +20,9 @@ export function openEventStream (res: ServerResponse, key: string): void {
   res.write(`: subscribed to ${key}\n\n`)
 }
 
-/** Ends a live subscription with an `error` event saying why (deleted, shutting down, lagging). */
-export function endEventStream (res: ServerResponse, reason: Error): void {
-  if (res.destroyed || res.writableEnded) return
-  res.end(frameEvent(Buffer.from(reason.message), ERROR_EVENT))
+/** The `error` event a live subscription ends with: its data is the reason (deleted, shutting down, lagging). */
+export function errorEvent (reason: Error): Buffer {
+  return frameEvent(Buffer.from(reason.message), ERROR_EVENT)
 }
 
 const LF = 0x0a

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { subscriberLagging, subscriberStalled } from './errors'
-import { endEventStream, openEventStream } from './event-stream'
+import { errorEvent, openEventStream } from './event-stream'
 
 /** How often an idle live subscription gets a comment line, so proxies do not cut it. */
 export const KEEP_ALIVE_MS = 15_000
@@ -42,11 +42,16 @@ export class LiveSubscription {
   #stallTimer: NodeJS.Timeout | undefined = undefined
   readonly #keepAlive: NodeJS.Timeout
   #onIdle: (() => void) | undefined = undefined
+  /** Set once it passed a backlog bound: the `error` event it ends with once its backlog is written. */
+  #lastEvent: Buffer | undefined = undefined
+  /** Told once when the subscription is over for good (ended or gone), to take it off its channel. */
+  #onOver: (() => void) | undefined
   readonly #onDrain = (): void => { this.#drained() }
   readonly #onClose = (): void => { this.#release() }
 
-  constructor (res: ServerResponse, key: string, limits: BacklogLimits) {
+  constructor (res: ServerResponse, key: string, limits: BacklogLimits, onOver?: () => void) {
     this.#res = res
+    this.#onOver = onOver
     this.#key = key
     this.#limits = limits
     openEventStream(res, key)
@@ -57,7 +62,7 @@ export class LiveSubscription {
 
   /** Still open: it can take events. */
   get open (): boolean {
-    return !this.#res.destroyed && !this.#res.writableEnded
+    return !this.#res.destroyed && !this.#res.writableEnded && this.#lastEvent === undefined
   }
 
   /** Its socket is full or events wait in its backlog. */
@@ -73,7 +78,10 @@ export class LiveSubscription {
     if (!this.open) return false
     if (!this.busy) return this.#write(frame)
     if (this.#backlog.length >= this.#limits.eventBacklog || this.#backlogBytes + frame.length > this.#limits.eventBacklogBytes) {
-      this.end(subscriberLagging(this.#key, this.#limits.eventBacklog, this.#limits.eventBacklogBytes))
+      // What it took already is still delivered (its publishers were told so), then the reason.
+      this.#lastEvent = errorEvent(subscriberLagging(this.#key, this.#limits.eventBacklog, this.#limits.eventBacklogBytes))
+      this.#onIdle = undefined
+      this.#over()
       return false
     }
     this.#backlog.push(frame)
@@ -87,13 +95,24 @@ export class LiveSubscription {
     this.#onIdle = callback
   }
 
-  /** Ends the stream with an `error` event saying why; what its backlog held is dropped. */
+  /** Ends the stream at once with an `error` event saying why; what its backlog held is dropped. */
   end (reason: Error): void {
     this.#backlog.length = 0
     this.#backlogBytes = 0
     this.#onIdle = undefined
-    if (!this.open) return
-    endEventStream(this.#res, reason)
+    if (this.#res.destroyed || this.#res.writableEnded) return
+    this.#finish(errorEvent(reason))
+    this.#over()
+  }
+
+  #over (): void {
+    const onOver = this.#onOver
+    this.#onOver = undefined
+    onOver?.()
+  }
+
+  #finish (event: Buffer): void {
+    this.#res.end(event)
     // A client that reads nothing would never take even that, and hold its buffers: cut it then.
     if (this.#res.writableFinished) return
     const cut = setTimeout(() => { this.#res.destroy() }, this.#limits.stallTimeout)
@@ -123,12 +142,13 @@ export class LiveSubscription {
     this.#full = false
     clearTimeout(this.#stallTimer)
     this.#stallTimer = undefined
-    while (this.#backlog.length > 0 && !this.#full && this.open) {
+    while (this.#backlog.length > 0 && !this.#full && !this.#res.destroyed) {
       const frame = this.#backlog.shift() as Buffer
       this.#backlogBytes -= frame.length
       this.#write(frame)
     }
-    if (this.busy || !this.open) return
+    if (this.busy || this.#res.destroyed || this.#res.writableEnded) return
+    if (this.#lastEvent !== undefined) return this.#finish(this.#lastEvent)
     const onIdle = this.#onIdle
     this.#onIdle = undefined
     onIdle?.()
