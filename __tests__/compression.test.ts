@@ -77,4 +77,24 @@ describe('httpipe mounted behind compression()', () => {
     await waitUntil(() => live.text().endsWith('data: to all\n\n'))
     live.close()
   })
+
+  it('answers a producer matched to a live subscriber behind middleware whose res.write drops the callback', async () => {
+    // What compression() does to a response it compresses: events must go by return value and 'drain'.
+    const pipe = httpipe()
+    const app = express()
+    app.use((_req, res, next) => {
+      const write = res.write.bind(res) as (chunk: unknown) => boolean
+      res.write = ((chunk: unknown) => write(chunk)) as typeof res.write
+      next()
+    })
+    app.use('/channels', pipe)
+    server = await listen(app)
+    const url = `${server.url}/channels/zip/ch`
+    const live = await subscribe(url)
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    expect((await send(url, 'POST', 'hello')).status).toBe(200)
+    await waitUntil(() => live.text().endsWith('data: hello\n\n') && pipe.stats().waitingConsumers === 1)
+    expect((await send(url, 'POST', 'again')).status).toBe(200)
+    live.close()
+  })
 })
