@@ -34,7 +34,7 @@ export interface HttpipeStats {
   namespaces: number
   channels: number
   waitingProducers: number
-  /** Waiting consumers, pubsub subscribers and live subscriptions between messages. */
+  /** Waiting consumers, pubsub subscribers, live pubsub subscriptions, queue-mode live ones between messages. */
   waitingConsumers: number
   runningTransfers: number
   /**

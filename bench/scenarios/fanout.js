@@ -117,6 +117,7 @@ async function measureStalled (server, { subscriberCount, messageBytes, stallTim
   const errors = new ErrorLog()
   const results = {}
   let rssGrowth = 0
+  await warmUpStalled(server, stallTimeoutMs)
   for (const [kind, fill] of [['text', 'x'], ['newlines', '\n']]) {
     const path = `/channels/bench/stalled-${kind}`
     const subscribers = await openSubscribers(server.port, `${path}?pubsub=true`, subscriberCount, CONNECT_PARALLELISM, () => {})
@@ -154,6 +155,27 @@ async function measureStalled (server, { subscriberCount, messageBytes, stallTim
     },
     details: {},
     errorSamples: errors.samples()
+  }
+}
+
+/** A few 1 MiB messages, text and line feeds, to two reading subscribers: JIT and lazy setup are not measured. */
+async function warmUpStalled (server, stallTimeoutMs) {
+  const path = '/channels/bench/warmup'
+  let delivered = 0
+  const subscribers = await openSubscribers(server.port, `${path}?pubsub=true`, 2, 2, () => { delivered++ })
+  const publisher = await new HttpConnection(server.port).connect()
+  try {
+    for (let i = 0; i < 6; i++) {
+      await request(publisher, publishRequest(path, Buffer.alloc(1024 * 1024, i % 2 === 0 ? 'x' : '\n')))
+      const deadline = performance.now() + stallTimeoutMs
+      while (delivered < 2 * (i + 1)) {
+        if (performance.now() > deadline) throw new Error('warm-up message not delivered')
+        await sleep(5)
+      }
+    }
+  } finally {
+    publisher.close()
+    for (const subscriber of subscribers) subscriber.close()
   }
 }
 
