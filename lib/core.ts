@@ -200,6 +200,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     // The stream's 200 goes out before the first message, so refuse now what the queue would.
     const refusal = registry.refusal(namespace, channel, role)
     if (refusal !== undefined) return next(rejection(refusal, key))
+    // Written to from now on, message after message: worth its shape at once (object-shape.ts).
+    normalizeIfReprototyped(res)
     // eslint-disable-next-line no-new -- it lives as long as its response (subscriptionOf() finds it)
     new LiveSubscription(res, key, config, () => { withdrawGone(waiter) })
     enqueue(waiter, role)
@@ -284,7 +286,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   function publish (namespace: string, channel: string, source: MessageSource, res: ServerResponse, next: Next): void {
-    const taken = registry.publish(namespace, channel)
+    const taken = registry.publish(namespace, channel, isLive)
     // Nobody subscribed: the message is dropped, as in patchbay, and the publisher is told so.
     if (taken === undefined) return answerProducer(res, 0)
     runBroadcast(taken, source, res, next).catch(err => { res.destroy(err as Error) })
@@ -294,17 +296,16 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     const raw: ServerResponse[] = []
     const live: LiveSubscription[] = []
     for (const subscriber of taken.subscribers) {
-      normalizeIfReprototyped(subscriber.res)
-      settle(subscriber)
-      const subscription = subscriptionOf(subscriber.res)
-      if (subscription === undefined) {
-        raw.push(subscriber.res)
+      // Live subscriptions stayed in the queue (registry.publish): they are never missing from it
+      // between messages, and messages they cannot write yet wait in their backlogs.
+      const subscription = subscriber.live ? subscriptionOf(subscriber.res) : undefined
+      if (subscription !== undefined) {
+        live.push(subscription)
         continue
       }
-      live.push(subscription)
-      // Back in the queue at once, before anything async: a live subscription is never missing
-      // from it between messages, and messages it cannot write yet wait in its backlog.
-      resubscribe(subscriber, 'subscriber')
+      normalizeIfReprototyped(subscriber.res)
+      settle(subscriber)
+      raw.push(subscriber.res)
     }
     normalizeIfReprototyped(res)
     const progress = track(taken, source, raw.length + live.length, true)
@@ -386,6 +387,10 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   return { handle, stats, close }
+}
+
+function isLive (waiter: Waiter): boolean {
+  return waiter.live
 }
 
 /** The producer's `200`: a publisher also learns how many subscribers received its message. */

@@ -18,6 +18,23 @@ const FD_HEADROOM = 512
 const TICKS_PER_SECOND = 100
 const WARMUP_MESSAGES = 2
 
+/** `promise`, or a rejection after `ms`; the timer never outlives it (it would keep the bench alive). */
+async function within (promise, ms, message) {
+  let timer
+  const timeout = new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Node closes a connection idle for 5 s (keepAliveTimeout); 1 MiB to 5 000 subscribers can take longer. */
+async function connected (publisher) {
+  if (publisher.closed) await publisher.connect()
+  return publisher
+}
+
 function descriptorsNeeded (subscribers) {
   return subscribers + FD_HEADROOM
 }
@@ -64,12 +81,11 @@ async function measureFanOut (server, { subscriberCount, messageBytes, durationM
       delivered = 0
       const allDelivered = new Promise((resolve) => { onAllDelivered = resolve })
       publishedAt = performance.now()
-      const answer = await request(publisher, post)
+      const answer = await request(await connected(publisher), post)
       if (answer.status !== 200) errors.add(`publish answered ${answer.status}`)
       const receivers = Number(/x-httpipe-receivers:\s*(\d+)/i.exec(answer.head)?.[1])
       if (receivers !== subscriberCount) errors.add(`publish reached ${receivers} of ${subscriberCount} subscribers`)
-      const done = await Promise.race([allDelivered.then(() => true), sleep(stallTimeoutMs).then(() => false)])
-      if (!done) throw new Error(`message ${wanted} reached ${delivered} of ${subscriberCount} subscribers within ${stallTimeoutMs} ms`)
+      await within(allDelivered, stallTimeoutMs, `message ${wanted} reached ${delivered} of ${subscriberCount} subscribers within ${stallTimeoutMs} ms`)
     }
 
     for (let i = 0; i < WARMUP_MESSAGES; i++) await publishOne()
@@ -128,10 +144,8 @@ async function measureStalled (server, { subscriberCount, messageBytes, stallTim
       const rssBefore = server.rssBytes()
       const sampler = new RssSampler(server.pid, 50)
       const startedAt = performance.now()
-      const answer = await Promise.race([
-        request(publisher, publishRequest(path, Buffer.alloc(messageBytes, fill))),
-        sleep(stallTimeoutMs).then(() => { throw new Error(`publish not answered within ${stallTimeoutMs} ms`) })
-      ])
+      const answer = await within(request(publisher, publishRequest(path, Buffer.alloc(messageBytes, fill))), stallTimeoutMs,
+        `publish not answered within ${stallTimeoutMs} ms`)
       results[kind] = performance.now() - startedAt
       if (answer.status !== 200) errors.add(`${kind} publish answered ${answer.status}`)
       // Let whatever the sockets took settle, then read the peak.
