@@ -181,8 +181,9 @@ async function warmUpStalled (server, stallTimeoutMs) {
   try {
     for (let i = 0; i < 6; i++) {
       await request(publisher, publishRequest(path, Buffer.alloc(1024 * 1024, i % 2 === 0 ? 'x' : '\n')))
+      const expected = 2 * (i + 1)
       const deadline = performance.now() + stallTimeoutMs
-      while (delivered < 2 * (i + 1)) {
+      while (!(delivered >= expected)) {
         if (performance.now() > deadline) throw new Error('warm-up message not delivered')
         await sleep(5)
       }
