@@ -176,6 +176,7 @@ async function measureStalled (server, { subscriberCount, messageBytes, stallTim
 async function warmUpStalled (server, stallTimeoutMs) {
   const path = '/channels/bench/warmup'
   let delivered = 0
+  const deliveries = () => delivered
   const subscribers = await openSubscribers(server.port, `${path}?pubsub=true`, 2, 2, () => { delivered++ })
   const publisher = await new HttpConnection(server.port).connect()
   try {
@@ -183,7 +184,7 @@ async function warmUpStalled (server, stallTimeoutMs) {
       await request(publisher, publishRequest(path, Buffer.alloc(1024 * 1024, i % 2 === 0 ? 'x' : '\n')))
       const expected = 2 * (i + 1)
       const deadline = performance.now() + stallTimeoutMs
-      while (!(delivered >= expected)) {
+      while (deliveries() < expected) {
         if (performance.now() > deadline) throw new Error('warm-up message not delivered')
         await sleep(5)
       }
