@@ -1,14 +1,16 @@
 'use strict'
 // Live (text/event-stream) subscribers for the fanout scenario, as light as the bench can make
-// them: one raw node:net socket each, no HTTP parser. Events are counted by their terminating
-// blank line ("\n\n"); chunked framing never contains one and a response head ends in "\r\n\r\n",
-// so every "\n\n" on the wire ends an event (the first one ends the server's opening comment).
+// them: one raw node:net socket each, no HTTP parser. The bench's messages are all "x", so an
+// event ends in "x\n\n"; comments (the server's opening one, keep-alives) end in another letter,
+// chunked framing never holds a blank line and a response head ends in "\r\n\r\n". The first
+// blank line on the wire confirms the subscription.
 
 const net = require('node:net')
 const { performance } = require('node:perf_hooks')
 
 const LF = 10
 const BLANK_LINE = Buffer.from('\n\n')
+const EVENT_END = Buffer.from('x\n\n')
 
 class SseSubscriber {
   constructor (port, path, onEvent) {
@@ -17,6 +19,8 @@ class SseSubscriber {
     this.onEvent = onEvent
     this.events = 0
     this.lastByte = 0
+    this.confirmedYet = false
+    this.tail = Buffer.alloc(0)
     this.status = 0
     this.socket = null
     this.error = null
@@ -46,14 +50,26 @@ class SseSubscriber {
 
   onData (chunk) {
     if (this.status === 0) this.status = Number(chunk.toString('latin1', 9, 12))
+    if (!this.confirmedYet) {
+      if (!(this.lastByte === LF && chunk[0] === LF) && chunk.indexOf(BLANK_LINE) === -1) {
+        this.lastByte = chunk[chunk.length - 1]
+        return
+      }
+      this.confirmedYet = true
+      this.events = 1
+      this.confirmed()
+    }
     let count = 0
-    if (this.lastByte === LF && chunk[0] === LF) count++
-    for (let at = chunk.indexOf(BLANK_LINE); at !== -1; at = chunk.indexOf(BLANK_LINE, at + 1)) count++
+    // An event end that straddles the previous chunk and this one.
+    const joined = Buffer.concat([this.tail, chunk.subarray(0, 2)])
+    for (let at = joined.indexOf(EVENT_END); at !== -1 && at < this.tail.length; at = joined.indexOf(EVENT_END, at + 1)) count++
+    for (let at = chunk.indexOf(EVENT_END); at !== -1; at = chunk.indexOf(EVENT_END, at + 1)) count++
+    this.tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - 2)))
     this.lastByte = chunk[chunk.length - 1]
+    const now = performance.now()
     for (let i = 0; i < count; i++) {
       this.events++
-      if (this.events === 1) this.confirmed()
-      else this.onEvent(this, performance.now())
+      this.onEvent(this, now)
     }
   }
 
