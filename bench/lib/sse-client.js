@@ -10,7 +10,7 @@ const { performance } = require('node:perf_hooks')
 
 const LF = 10
 const BLANK_LINE = Buffer.from('\n\n')
-const EVENT_END = Buffer.from('x\n\n')
+const X = 0x78
 
 class SseSubscriber {
   constructor (port, path, onEvent) {
@@ -20,7 +20,7 @@ class SseSubscriber {
     this.events = 0
     this.lastByte = 0
     this.confirmedYet = false
-    this.tail = Buffer.alloc(0)
+    this.byteBeforeLast = 0
     this.status = 0
     this.socket = null
     this.error = null
@@ -59,12 +59,14 @@ class SseSubscriber {
       this.events = 1
       this.confirmed()
     }
+    // Search for the blank line, then look at the byte before it: searching for "x\n\n" itself
+    // in a run of "x" is a match attempt at every byte.
     let count = 0
-    // An event end that straddles the previous chunk and this one.
-    const joined = Buffer.concat([this.tail, chunk.subarray(0, 2)])
-    for (let at = joined.indexOf(EVENT_END); at !== -1 && at < this.tail.length; at = joined.indexOf(EVENT_END, at + 1)) count++
-    for (let at = chunk.indexOf(EVENT_END); at !== -1; at = chunk.indexOf(EVENT_END, at + 1)) count++
-    this.tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - 2)))
+    if (this.lastByte === LF && chunk[0] === LF && this.byteBeforeLast === X) count++
+    for (let at = chunk.indexOf(BLANK_LINE); at !== -1; at = chunk.indexOf(BLANK_LINE, at + 1)) {
+      if ((at > 0 ? chunk[at - 1] : this.lastByte) === X) count++
+    }
+    this.byteBeforeLast = chunk.length > 1 ? chunk[chunk.length - 2] : this.lastByte
     this.lastByte = chunk[chunk.length - 1]
     const now = performance.now()
     for (let i = 0; i < count; i++) {
