@@ -27,6 +27,9 @@ const DEFAULTS = {
   listing: true,
   links: true,
   eventSize: 1024 * 1024,
+  eventBacklog: 100,
+  eventBacklogBytes: 16 * 1024 * 1024,
+  stallTimeout: 30_000,
   cors: false,
   ui: false
 }
@@ -97,7 +100,7 @@ describe('resolveOptions(options)', () => {
         links: false,
         cors: 'https://app.example',
         ui: true,
-        limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096 }
+        limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096, eventBacklog: 5, eventBacklogBytes: 8192, stallTimeout: 1000 }
       })
       expect(resolved).toStrictEqual({
         timeout: 30_000,
@@ -108,6 +111,9 @@ describe('resolveOptions(options)', () => {
         listing: false,
         links: false,
         eventSize: 4096,
+        eventBacklog: 5,
+        eventBacklogBytes: 8192,
+        stallTimeout: 1000,
         cors: 'https://app.example',
         ui: true
       })
@@ -203,6 +209,21 @@ describe('resolveOptions(options)', () => {
 
     it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming limits.waiters when it is %s', (_, value, shown) => {
       expectTypeError(() => resolveUntyped({ limits: { waiters: value } }), `httpipe: option limits.waiters must be a positive integer (requests), got ${shown}`)
+    })
+  })
+
+  describe.each([
+    ['limits.eventBacklog', 'eventBacklog', 'events'],
+    ['limits.eventBacklogBytes', 'eventBacklogBytes', 'bytes'],
+    ['limits.stallTimeout', 'stallTimeout', 'ms']
+  ] as const)('with %s', (name, key, unit) => {
+    it('accepts 1', () => {
+      expect(resolveOptions({ limits: { [key]: 1 } })[key]).toBe(1)
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS)(`throws a TypeError naming ${name} when it is %s`, (_, value, shown) => {
+      const range = key === 'stallTimeout' ? ' up to 2147483647' : ''
+      expectTypeError(() => resolveUntyped({ limits: { [key]: value } }), `httpipe: option ${name} must be a positive integer${range} (${unit}), got ${shown}`)
     })
   })
 
@@ -307,7 +328,7 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known limits when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ limits: { size: 1024 } }), 'httpipe: unknown option limits.size; known options: limits.bodySize, limits.waitersPerChannel, limits.waiters, limits.eventSize')
+      expectTypeError(() => resolveUntyped({ limits: { size: 1024 } }), 'httpipe: unknown option limits.size; known options: limits.bodySize, limits.waitersPerChannel, limits.waiters, limits.eventSize, limits.eventBacklog, limits.eventBacklogBytes, limits.stallTimeout')
     })
 
     it('throws for an unknown key even when its value is undefined', () => {

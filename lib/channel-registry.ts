@@ -132,14 +132,16 @@ export class ChannelRegistry<W> {
   }
 
   /**
-   * Takes every subscriber waiting on a channel for one pubsub message. Returns `undefined` when
-   * none waits: the message then goes nowhere, and no channel is created for it.
+   * Takes every subscriber waiting on a channel for one pubsub message; those `stays` accepts
+   * (live subscriptions) stay in the queue, with their tickets, for the next one. Returns
+   * `undefined` when none waits: the message then goes nowhere, and no channel is created for it.
    */
-  publish (namespace: string, name: string): Broadcast<W> | undefined {
+  publish (namespace: string, name: string, stays?: (waiter: W) => boolean): Broadcast<W> | undefined {
     const channel = this.#namespaces.get(namespace)?.get(name)
     if (channel === undefined || channel.subscribers.size === 0) return undefined
-    const subscribers = channel.subscribers.clear()
-    this.#waitingConsumers -= subscribers.length
+    const waiting = channel.subscribers.size
+    const subscribers = channel.subscribers.sweep(stays)
+    this.#waitingConsumers -= waiting - channel.subscribers.size
     channel.broadcasting++
     this.#running++
     const broadcast: Broadcast<W> & RunningState<W> = {

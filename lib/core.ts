@@ -1,14 +1,15 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { broadcast, type BroadcastOutcome } from './broadcast'
 import { parseRoute, type Route } from './channel-key'
 import { parseChannelQuery, type ChannelQuery } from './channel-query'
 import { ChannelRegistry, type Broadcast, type Role, type Ticket, type Transfer } from './channel-registry'
 import { SAFETY_HEADERS } from './consumer-headers'
 import { applyCors } from './cors'
 import * as errors from './errors'
-import { EventWriter, endEventStream, openEventStream, wantsEventStream } from './event-stream'
+import { EventCollector, wantsEventStream } from './event-stream'
+import { fanOut, type FanOutOutcome } from './fan-out'
 import { lingerOnError } from './linger'
+import { LiveSubscription, subscriptionOf } from './live-subscription'
 import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './options'
 import { normalizeIfReprototyped } from './object-shape'
 import { relay, type MessageSource, type RelayOutcome, type RelayProgress } from './relay'
@@ -34,7 +35,7 @@ export interface HttpipeStats {
   namespaces: number
   channels: number
   waitingProducers: number
-  /** Waiting consumers, pubsub subscribers and live subscriptions between messages. */
+  /** Waiting consumers, pubsub subscribers, live pubsub subscriptions, queue-mode live ones between messages. */
   waitingConsumers: number
   runningTransfers: number
   /**
@@ -82,7 +83,7 @@ class Waiter {
     readonly key: string,
     /** A producer's message; undefined for consumers. */
     readonly source: MessageSource | undefined,
-    /** A live (text/event-stream) subscriber: it waits again after each message. */
+    /** A live (text/event-stream) subscriber: it stays subscribed across messages. */
     readonly live: boolean
   ) {}
 }
@@ -206,7 +207,10 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     // The stream's 200 goes out before the first message, so refuse now what the queue would.
     const refusal = registry.refusal(namespace, channel, role)
     if (refusal !== undefined) return next(rejection(refusal, key))
-    openEventStream(res, key)
+    // Written to from now on, message after message: worth its shape at once (object-shape.ts).
+    normalizeIfReprototyped(res)
+    // eslint-disable-next-line no-new -- it lives as long as its response (subscriptionOf() finds it)
+    new LiveSubscription(res, key, config, () => { withdrawGone(waiter) })
     enqueue(waiter, role)
   }
 
@@ -266,53 +270,67 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   async function runTransfer (transfer: Transfer<Waiter>): Promise<void> {
     const { key, producer, consumer } = transfer
     const source = producer.source as MessageSource
-    const sink = consumer.live ? new EventWriter(consumer.res, key, config.eventSize) : consumer.res
+    const events = consumer.live ? new EventCollector(key, config.eventSize, consumer.res) : undefined
     const progress = track(transfer, source, 1, false)
     let outcome: RelayOutcome
     try {
-      outcome = await relay(key, source, sink, config.bodySize, progress)
+      outcome = await relay(key, source, events ?? consumer.res, config.bodySize, progress)
     } finally {
       // Whatever happened, the channel's gate must open again and the counters come back down.
       untrack(progress)
       registry.finish(transfer)
     }
+    const subscription = subscriptionOf(consumer.res)
+    // A live consumer takes the event into its socket (or backlog) and its producer is answered;
+    // it queues for the next message only once its socket has room again.
+    if (outcome.delivered && events !== undefined && subscription?.send(events.frame as Buffer) !== true) {
+      outcome = { delivered: false, bytes: outcome.bytes, error: errors.consumerAborted(key, outcome.bytes) }
+    }
     if (outcome.delivered) answerProducer(producer.res, undefined)
     else fail(producer, outcome.error)
-    if (consumer.live) resubscribe(consumer, 'consumer')
+    subscription?.whenIdle(() => { resubscribe(consumer, 'consumer') })
     resolveIfIdle()
   }
 
   function publish (namespace: string, channel: string, source: MessageSource, res: ServerResponse, next: Next): void {
-    const taken = registry.publish(namespace, channel)
+    const taken = registry.publish(namespace, channel, isLive)
     // Nobody subscribed: the message is dropped, as in patchbay, and the publisher is told so.
     if (taken === undefined) return answerProducer(res, 0)
     runBroadcast(taken, source, res, next).catch(err => { res.destroy(err as Error) })
   }
 
   async function runBroadcast (taken: Broadcast<Waiter>, source: MessageSource, res: ServerResponse, next: Next): Promise<void> {
+    const raw: ServerResponse[] = []
+    const live: LiveSubscription[] = []
     for (const subscriber of taken.subscribers) {
+      // Live subscriptions stayed in the queue (registry.publish): they are never missing from it
+      // between messages, and messages they cannot write yet wait in their backlogs.
+      const subscription = subscriber.live ? subscriptionOf(subscriber.res) : undefined
+      if (subscription !== undefined) {
+        live.push(subscription)
+        continue
+      }
       normalizeIfReprototyped(subscriber.res)
       settle(subscriber)
+      raw.push(subscriber.res)
     }
     normalizeIfReprototyped(res)
-    const sinks = taken.subscribers.map(s => s.live ? new EventWriter(s.res, taken.key, config.eventSize) : s.res)
-    const progress = track(taken, source, sinks.length, true)
-    let outcome: BroadcastOutcome
+    const progress = track(taken, source, raw.length + live.length, true)
+    let outcome: FanOutOutcome
     try {
-      outcome = await broadcast(taken.key, source, sinks, config.bodySize, progress)
+      outcome = await fanOut(taken.key, source, raw, live, config, progress)
     } finally {
       untrack(progress)
       registry.finish(taken)
     }
     if (outcome.error === undefined) answerProducer(res, outcome.receivers)
     else if (!res.headersSent && !res.destroyed) next(outcome.error)
-    for (const subscriber of taken.subscribers) if (subscriber.live) resubscribe(subscriber, 'subscriber')
     resolveIfIdle()
   }
 
   function resubscribe (waiter: Waiter, role: Role): void {
     if (waiter.res.destroyed || waiter.res.writableEnded) return
-    if (closed) return endEventStream(waiter.res, errors.routerClosed())
+    if (closed) return subscriptionOf(waiter.res)?.end(errors.routerClosed())
     enqueue(waiter, role)
   }
 
@@ -340,7 +358,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
 
   /** Tells a waiter why it is turned away: an error response, or an error event on a live stream. */
   function fail (waiter: Waiter, error: Error): void {
-    if (waiter.live && waiter.res.headersSent) return endEventStream(waiter.res, error)
+    const subscription = subscriptionOf(waiter.res)
+    if (subscription !== undefined) return subscription.end(error)
     if (!waiter.res.headersSent && !waiter.res.destroyed) waiter.next(error)
   }
 
@@ -397,6 +416,10 @@ function partialRequestRefusal (headers: IncomingHttpHeaders): Error | undefined
   const ifRange = headers['if-range']
   if (ifRange !== undefined && range === undefined) return errors.rangeRefused('If-Range', String(ifRange))
   return undefined
+}
+
+function isLive (waiter: Waiter): boolean {
+  return waiter.live
 }
 
 /** The producer's `200`: a publisher also learns how many subscribers received its message. */

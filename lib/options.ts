@@ -41,6 +41,23 @@ export interface HttpipeLimits {
    * whole to be framed as one event. Default: `1048576` (1 MiB). Breach: `413` to the producer.
    */
   eventSize?: number | undefined
+  /**
+   * Events a live subscription may have queued behind a full socket. Default: `100`. Breach: the
+   * subscription is ended with an `error` event (`subscriber.lagging`).
+   */
+  eventBacklog?: number | undefined
+  /**
+   * Bytes of framed events a live subscription may have queued behind a full socket (references to
+   * events shared by all subscribers, not copies). Default: `16777216` (16 MiB). Breach: as
+   * `eventBacklog`.
+   */
+  eventBacklogBytes?: number | undefined
+  /**
+   * Longest time, in ms, a subscriber's socket may take no data while a message waits on it: a
+   * pubsub subscriber is then cut off (the broadcast goes on for the rest), a live subscription
+   * ended with an `error` event (`subscriber.stalled`). Default: `30000`.
+   */
+  stallTimeout?: number | undefined
 }
 
 export interface ResolvedOptions {
@@ -52,13 +69,16 @@ export interface ResolvedOptions {
   readonly listing: boolean
   readonly links: boolean
   readonly eventSize: number
+  readonly eventBacklog: number
+  readonly eventBacklogBytes: number
+  readonly stallTimeout: number
   /** `false`, `'*'`, or the one allowed origin. */
   readonly cors: false | string
   readonly ui: boolean
 }
 
 const OPTION_NAMES = ['timeout', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui'] as const
-const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize'] as const
+const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize', 'eventBacklog', 'eventBacklogBytes', 'stallTimeout'] as const
 
 /** The two levels options live at, for "did you mean" hints that cross from one to the other. */
 interface OptionLevel {
@@ -79,6 +99,7 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPlainObject('limits', limits)
   expectKnownKeys(LIMITS_LEVEL, limits, TOP_LEVEL)
   const { bodySize, waitersPerChannel = 5000, waiters = 50_000, eventSize = 1024 * 1024 } = limits
+  const { eventBacklog = 100, eventBacklogBytes = 16 * 1024 * 1024, stallTimeout = 30_000 } = limits
 
   if (timeout !== undefined) expectPositiveInteger('timeout', timeout, 'ms', MAX_TIMER_MS)
   expectPositiveInteger('concurrency', concurrency, 'transfers per channel')
@@ -86,6 +107,9 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPositiveInteger('limits.waitersPerChannel', waitersPerChannel, 'requests')
   expectPositiveInteger('limits.waiters', waiters, 'requests')
   expectPositiveInteger('limits.eventSize', eventSize, 'bytes')
+  expectPositiveInteger('limits.eventBacklog', eventBacklog, 'events')
+  expectPositiveInteger('limits.eventBacklogBytes', eventBacklogBytes, 'bytes')
+  expectPositiveInteger('limits.stallTimeout', stallTimeout, 'ms', MAX_TIMER_MS)
   expectBoolean('listing', listing)
   expectBoolean('links', links)
   expectBoolean('ui', ui)
@@ -100,6 +124,9 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
     listing,
     links,
     eventSize,
+    eventBacklog,
+    eventBacklogBytes,
+    stallTimeout,
     cors: cors === true ? '*' : cors,
     ui
   })
