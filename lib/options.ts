@@ -6,6 +6,13 @@ export interface HttpipeOptions {
    * Breach: `408` to the waiting request.
    */
   timeout?: number | undefined
+  /**
+   * How often a waiting request whose connection Node has stopped reading (a producer whose body
+   * is larger than the socket buffers) is probed with an interim `100 Continue`, in ms. A client
+   * that has gone answers the probe with a reset, so it is withdrawn within two intervals. Never
+   * sent to HTTP/1.0 clients. Default: `10000` (withdrawn within 20 s).
+   */
+  probeInterval?: number | undefined
   /** Transfers that may run at once on one channel. Default: `1`. */
   concurrency?: number | undefined
   limits?: HttpipeLimits | undefined
@@ -45,6 +52,7 @@ export interface HttpipeLimits {
 
 export interface ResolvedOptions {
   readonly timeout: number
+  readonly probeInterval: number
   readonly concurrency: number
   readonly bodySize: number
   readonly waitersPerChannel: number
@@ -57,7 +65,7 @@ export interface ResolvedOptions {
   readonly ui: boolean
 }
 
-const OPTION_NAMES = ['timeout', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui'] as const
+const OPTION_NAMES = ['timeout', 'probeInterval', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui'] as const
 const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize'] as const
 
 /** The two levels options live at, for "did you mean" hints that cross from one to the other. */
@@ -75,12 +83,13 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPlainObject('options', options)
   expectKnownKeys(TOP_LEVEL, options, LIMITS_LEVEL)
-  const { timeout, concurrency = 1, limits = {}, listing = true, links = true, cors = false, ui = false } = options
+  const { timeout, probeInterval = 10_000, concurrency = 1, limits = {}, listing = true, links = true, cors = false, ui = false } = options
   expectPlainObject('limits', limits)
   expectKnownKeys(LIMITS_LEVEL, limits, TOP_LEVEL)
   const { bodySize, waitersPerChannel = 5000, waiters = 50_000, eventSize = 1024 * 1024 } = limits
 
   if (timeout !== undefined) expectPositiveInteger('timeout', timeout, 'ms', MAX_TIMER_MS)
+  expectPositiveInteger('probeInterval', probeInterval, 'ms', MAX_TIMER_MS)
   expectPositiveInteger('concurrency', concurrency, 'transfers per channel')
   if (bodySize !== undefined) expectPositiveInteger('limits.bodySize', bodySize, 'bytes')
   expectPositiveInteger('limits.waitersPerChannel', waitersPerChannel, 'requests')
@@ -95,6 +104,7 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
 
   return Object.freeze({
     timeout: timeout ?? Infinity,
+    probeInterval,
     concurrency,
     bodySize: bodySize ?? Infinity,
     waitersPerChannel,
