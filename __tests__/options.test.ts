@@ -163,12 +163,20 @@ describe('resolveOptions(options)', () => {
       expect(resolveOptions({ probeInterval: 1 }).probeInterval).toBe(1)
     })
 
-    it('throws a TypeError naming probeInterval when it is 2^31', () => {
-      expectTypeError(() => resolveOptions({ probeInterval: 2 ** 31 }), 'httpipe: option probeInterval must be a positive integer up to 2147483647 (ms), got 2147483648')
+    it('accepts false (no probes)', () => {
+      expect(resolveOptions({ probeInterval: false }).probeInterval).toBe(false)
     })
 
-    it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming probeInterval when it is %s', (_, value, shown) => {
-      expectTypeError(() => resolveUntyped({ probeInterval: value }), `httpipe: option probeInterval must be a positive integer up to 2147483647 (ms), got ${shown}`)
+    it('throws a TypeError naming probeInterval when it is 2^31', () => {
+      expectTypeError(() => resolveOptions({ probeInterval: 2 ** 31 }), 'httpipe: option probeInterval must be a positive integer up to 2147483647 (ms) or false, got 2147483648')
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS.filter(([, value]) => value !== true))('throws a TypeError naming probeInterval when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ probeInterval: value }), `httpipe: option probeInterval must be a positive integer up to 2147483647 (ms) or false, got ${shown}`)
+    })
+
+    it('throws a TypeError naming probeInterval when it is true', () => {
+      expectTypeError(() => resolveUntyped({ probeInterval: true }), 'httpipe: option probeInterval must be a positive integer up to 2147483647 (ms) or false, got true')
     })
 
     it('throws a TypeError suggesting probeInterval for probeIntervall', () => {

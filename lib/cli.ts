@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { MOUNT_PATH, createStandaloneServer, type StandaloneOptions, type StandaloneServer } from './server'
+import { shutdown } from './shutdown'
 
 const USAGE = `Usage: httpipe [options]
 
@@ -145,16 +146,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     }
     stopping = true
     process.stdout.write(`httpipe: ${signal} received, finishing running transfers\n`)
-    pipe.close().then(() => {
-      // Keep-alive connections go idle as their last responses finish; close each as it does,
-      // rather than waiting out keepAliveTimeout.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50)
-      server.close(() => {
-        clearInterval(sweep)
-        process.exit(0)
-      })
-      server.closeIdleConnections()
-    })
+    shutdown(server, pipe).then(() => process.exit(0), () => process.exit(1))
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)

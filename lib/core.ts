@@ -228,7 +228,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     waiter.onGone = withdrawGone
     waiter.res.on('close', waiter.onResponseClose)
     // A live subscription has written its head: it has keep-alive comments instead of probes.
-    if (!waiter.live && canProbe(waiter.req, waiter.res)) {
+    if (!waiter.live && departures.enabled && canProbe(waiter.req, waiter.res)) {
       waiter.probed = true
       departures.add(waiter)
     }
@@ -305,7 +305,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     // already sent, FIN included, is read before the reset: relay() checks that the connection
     // outlived the body.
     const unseen = producer.waited && source.body === producer.req && mayHideDeparture(producer.req)
-    if (unseen) probe(producer.req, producer.res)
+    if (unseen && departures.enabled) probe(producer.req, producer.res)
     let outcome: RelayOutcome
     try {
       outcome = await relay(key, source, sink, config.bodySize, progress, unseen ? () => connectionEnded(producer.req) : undefined)

@@ -8,11 +8,13 @@ export interface HttpipeOptions {
   timeout?: number | undefined
   /**
    * How often a waiting request whose connection Node has stopped reading (a producer whose body
-   * is larger than the socket buffers) is probed with an interim `100 Continue`, in ms. A client
-   * that has gone answers the probe with a reset, so it is withdrawn within two intervals. Never
-   * sent to HTTP/1.0 clients. Default: `10000` (withdrawn within 20 s).
+   * is larger than the socket buffers) is probed with an interim response (`100 Continue`, or
+   * `103 Early Hints` to Fetch clients), in ms. A client that has gone answers the probe with a
+   * reset, so it is withdrawn within two intervals. Never sent to HTTP/1.0 clients. `false`: no
+   * interim responses at all (then only `timeout` ends such a wait). Default: `10000` (withdrawn
+   * within 20 s).
    */
-  probeInterval?: number | undefined
+  probeInterval?: number | false | undefined
   /** Transfers that may run at once on one channel. Default: `1`. */
   concurrency?: number | undefined
   limits?: HttpipeLimits | undefined
@@ -52,7 +54,8 @@ export interface HttpipeLimits {
 
 export interface ResolvedOptions {
   readonly timeout: number
-  readonly probeInterval: number
+  /** `false`: never probe. */
+  readonly probeInterval: number | false
   readonly concurrency: number
   readonly bodySize: number
   readonly waitersPerChannel: number
@@ -89,7 +92,9 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   const { bodySize, waitersPerChannel = 5000, waiters = 50_000, eventSize = 1024 * 1024 } = limits
 
   if (timeout !== undefined) expectPositiveInteger('timeout', timeout, 'ms', MAX_TIMER_MS)
-  expectPositiveInteger('probeInterval', probeInterval, 'ms', MAX_TIMER_MS)
+  if (probeInterval !== false && !isPositiveInteger(probeInterval, MAX_TIMER_MS)) {
+    throw optionError('probeInterval', `must be a positive integer up to ${MAX_TIMER_MS} (ms) or false`, probeInterval)
+  }
   expectPositiveInteger('concurrency', concurrency, 'transfers per channel')
   if (bodySize !== undefined) expectPositiveInteger('limits.bodySize', bodySize, 'bytes')
   expectPositiveInteger('limits.waitersPerChannel', waitersPerChannel, 'requests')
@@ -127,8 +132,12 @@ function describe (value: unknown): string {
   return JSON.stringify(value) ?? String(value)
 }
 
+function isPositiveInteger (value: unknown, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= max
+}
+
 function expectPositiveInteger (name: string, value: unknown, unit: string, max = Number.MAX_SAFE_INTEGER): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+  if (!isPositiveInteger(value, max)) {
     const range = max === Number.MAX_SAFE_INTEGER ? '' : ` up to ${max}`
     throw optionError(name, `must be a positive integer${range} (${unit})`, value)
   }
