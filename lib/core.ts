@@ -227,7 +227,9 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     waiter.waited = true
     waiter.onGone = withdrawGone
     waiter.res.on('close', waiter.onResponseClose)
-    // A live subscription has written its head: it has keep-alive comments instead of probes.
+    // Every tick asks whether the connection hides a departure now: a request pipelined behind this
+    // one can make Node stop reading it later. A live subscription has written its head: its
+    // keep-alive comments probe it.
     if (!waiter.live && departures.enabled && canProbe(waiter.req, waiter.res)) {
       waiter.probed = true
       departures.add(waiter)

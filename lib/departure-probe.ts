@@ -24,11 +24,16 @@ export interface Probed {
 
 /**
  * Whether a departure of this request's client could go unseen: Node has stopped reading its
- * connection, or has not read the whole request yet.
+ * connection, or has not read the whole body yet (it may stop once the buffers fill).
  */
 export function mayHideDeparture (req: IncomingMessage): boolean {
   // HTTP/2 reads the connection whatever a stream's flow control holds back, and its streams close.
-  return req.httpVersionMajor === 1 && (!req.complete || req.socket.isPaused())
+  return req.httpVersionMajor === 1 && (req.socket.isPaused() || (!req.complete && hasBody(req)))
+}
+
+function hasBody (req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
 /** Whether the connection a request came on has ended or failed: its client has gone. */

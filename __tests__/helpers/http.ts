@@ -64,13 +64,13 @@ export function open (url: string, method: string, headers: Record<string, strin
   let onResponse: (res: IncomingMessage) => void = () => {}
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     onResponse = resolve
-    req.once('error', reject)
+    req.on('error', reject)
   })
   req.once('response', res => { onResponse(res) })
   const done = new Promise<RawResponse>((resolve, reject) => {
     let finish: ((complete: boolean) => void) | undefined
     // A reset once the response has begun is a cut body (a consumer cut off), not a failed request.
-    req.once('error', err => { if (finish === undefined) reject(err); else finish(false) })
+    req.on('error', err => { if (finish === undefined) reject(err); else finish(false) })
     req.once('response', res => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
