@@ -20,6 +20,7 @@ function expectTypeError (fn: () => unknown, message: string): void {
 
 const DEFAULTS = {
   timeout: Infinity,
+  probeInterval: 10_000,
   concurrency: 1,
   bodySize: Infinity,
   waitersPerChannel: 5000,
@@ -68,6 +69,7 @@ describe('resolveOptions(options)', () => {
     it('treats every option set to undefined as its default', () => {
       const options: HttpipeOptions = {
         timeout: undefined,
+        probeInterval: undefined,
         concurrency: undefined,
         listing: undefined,
         limits: { bodySize: undefined, waitersPerChannel: undefined, waiters: undefined }
@@ -95,6 +97,7 @@ describe('resolveOptions(options)', () => {
     it('carries every valid value through', () => {
       const resolved = resolveOptions({
         timeout: 30_000,
+        probeInterval: 5000,
         concurrency: 4,
         listing: false,
         links: false,
@@ -104,6 +107,7 @@ describe('resolveOptions(options)', () => {
       })
       expect(resolved).toStrictEqual({
         timeout: 30_000,
+        probeInterval: 5000,
         concurrency: 4,
         bodySize: 1024,
         waitersPerChannel: 10,
@@ -157,6 +161,32 @@ describe('resolveOptions(options)', () => {
 
     it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming timeout when it is %s', (_, value, shown) => {
       expectTypeError(() => resolveUntyped({ timeout: value }), `httpipe: option timeout must be a positive integer up to 2147483647 (ms), got ${shown}`)
+    })
+  })
+
+  describe('with probeInterval', () => {
+    it('accepts 1 ms', () => {
+      expect(resolveOptions({ probeInterval: 1 }).probeInterval).toBe(1)
+    })
+
+    it('accepts false (no probes)', () => {
+      expect(resolveOptions({ probeInterval: false }).probeInterval).toBe(false)
+    })
+
+    it('throws a TypeError naming probeInterval when it is 2^31', () => {
+      expectTypeError(() => resolveOptions({ probeInterval: 2 ** 31 }), 'httpipe: option probeInterval must be a positive integer up to 2147483647 (ms) or false, got 2147483648')
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS.filter(([, value]) => value !== true))('throws a TypeError naming probeInterval when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ probeInterval: value }), `httpipe: option probeInterval must be a positive integer up to 2147483647 (ms) or false, got ${shown}`)
+    })
+
+    it('throws a TypeError naming probeInterval when it is true', () => {
+      expectTypeError(() => resolveUntyped({ probeInterval: true }), 'httpipe: option probeInterval must be a positive integer up to 2147483647 (ms) or false, got true')
+    })
+
+    it('throws a TypeError suggesting probeInterval for probeIntervall', () => {
+      expectTypeError(() => resolveUntyped({ probeIntervall: 1000 }), 'httpipe: unknown option probeIntervall; did you mean probeInterval?')
     })
   })
 
@@ -309,7 +339,7 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known options when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, concurrency, limits, listing, links, cors, ui')
+      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui')
     })
 
     it('suggests the limit when a limit is given at the top level', () => {

@@ -1,5 +1,6 @@
 import { ServerResponse } from 'node:http'
 import { consumerHeaders } from './consumer-headers'
+import { cutConnection } from './cut'
 import { entityTooLarge, headerNotRelayable } from './errors'
 import type { MessageSink, MessageSource, RelayProgress } from './relay'
 
@@ -46,7 +47,7 @@ export async function broadcast (
       publisher.off('data', onData).off('end', onEnd).off('close', onPublisherGone).off('error', onPublisherGone)
       for (const detach of detachers) detach()
       if (error !== undefined) {
-        for (const sink of live) sink.destroy()
+        for (const sink of live) cutConnection(sink)
         if (!ended) publisher.pause()
       }
       const outcome: BroadcastOutcome = { receivers, ...(error === undefined ? {} : { error }), ...(headerError === undefined ? {} : { headerError }) }
@@ -66,7 +67,7 @@ export async function broadcast (
     /** Cuts a subscriber off: its client sees a truncated body, never a clean one. */
     function cut (sink: MessageSink): void {
       drop(sink)
-      sink.destroy()
+      cutConnection(sink)
     }
 
     function checkLag (): void {
@@ -116,7 +117,7 @@ export async function broadcast (
           sink.writeHead(200, headers)
         } catch (err) {
           headerError ??= headerNotRelayable(key, (err as Error).message)
-          sink.destroy()
+          cutConnection(sink)
           continue
         }
       }

@@ -122,6 +122,15 @@ export class ChannelRegistry<W> {
     return queueOf(channel, role).holds(node)
   }
 
+  /**
+   * Counts a request that waits outside every queue (`1`) or no longer does (`-1`): one pipelined
+   * behind an earlier response on its connection. It counts as waiting, in the stats and against
+   * `waiters`, but joins a queue only once {@link enqueue}d.
+   */
+  hold (role: Role, delta: 1 | -1): void {
+    this.#count(role, delta)
+  }
+
   /** Takes a waiter out of its queue. `false` when it was already matched or removed. */
   withdraw (ticket: Ticket<W>): boolean {
     const { channel, node, role } = ticket as TicketState<W>

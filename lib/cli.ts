@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { resolveOptions, type HttpipeLimits, type HttpipeOptions } from './options'
 import { MOUNT_PATH, createStandaloneServer, type StandaloneServer } from './server'
+import { shutdown } from './shutdown'
 
 const USAGE = `Usage: httpipe [options]
 
@@ -19,6 +20,13 @@ Options:
   --max-waiters N               waiting requests in all, then 503 (default 50000)
   --max-waiters-per-channel N   waiting requests on one channel, then 503 (default 5000)
   --max-event-size BYTES        largest message a live subscriber takes (default 1048576)
+  --max-event-backlog N         events a busy live subscriber may have queued (default 100)
+  --max-event-backlog-bytes BYTES
+                                bytes a busy live subscriber may have queued (default 16777216)
+  --stall-timeout SECONDS       a subscriber whose socket takes nothing this long is dropped
+                                (default 30)
+  --probe-interval SECONDS      how often waiting uploads are probed for a vanished client,
+                                0 for never (default 10)
   --no-listing                  do not serve the namespace and channel listings
   --no-links                    refuse link producers (GET ?method=post&body=TEXT)
   --cors                        answer cross-origin requests from any origin
@@ -57,6 +65,10 @@ const FLAGS = {
   'max-waiters': VALUE,
   'max-waiters-per-channel': VALUE,
   'max-event-size': VALUE,
+  'max-event-backlog': VALUE,
+  'max-event-backlog-bytes': VALUE,
+  'stall-timeout': VALUE,
+  'probe-interval': VALUE,
   'no-listing': SWITCH,
   'no-links': SWITCH,
   cors: SWITCH,
@@ -65,7 +77,7 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' }
 } as const
-type CountFlag = 'concurrency' | 'max-body-size' | 'max-waiters' | 'max-waiters-per-channel' | 'max-event-size'
+type CountFlag = 'concurrency' | 'max-body-size' | 'max-waiters' | 'max-waiters-per-channel' | 'max-event-size' | 'max-event-backlog' | 'max-event-backlog-bytes'
 
 /** Flags that take a value. */
 const VALUE_FLAGS = Object.entries(FLAGS).filter(([, flag]) => flag.type === 'string').map(([name]) => `--${name}`)
@@ -78,6 +90,10 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   'limits.waiters': '--max-waiters',
   'limits.waitersPerChannel': '--max-waiters-per-channel',
   'limits.eventSize': '--max-event-size',
+  'limits.eventBacklog': '--max-event-backlog',
+  'limits.eventBacklogBytes': '--max-event-backlog-bytes',
+  'limits.stallTimeout': '--stall-timeout',
+  probeInterval: '--probe-interval',
   cors: '--cors-origin'
 }
 
@@ -101,10 +117,15 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
     bodySize: count('max-body-size'),
     waiters: count('max-waiters'),
     waitersPerChannel: count('max-waiters-per-channel'),
-    eventSize: count('max-event-size')
+    eventSize: count('max-event-size'),
+    eventBacklog: count('max-event-backlog'),
+    eventBacklogBytes: count('max-event-backlog-bytes'),
+    stallTimeout: optional(values['stall-timeout'], text => seconds('--stall-timeout', text, { zero: 'refused' }))
   })
+  const probeText = values['probe-interval']
   const options: HttpipeOptions = withoutUndefined({
     timeout: timeoutText === undefined || timeoutText === '' ? undefined : seconds('--request-timeout (or REQUEST_TIMEOUT)', timeoutText),
+    probeInterval: optional(probeText, text => seconds('--probe-interval', text) ?? false),
     concurrency: count('concurrency'),
     listing: values['no-listing'] !== true,
     links: values['no-links'] !== true,
@@ -158,11 +179,17 @@ function integer (name: string, text: string, min: number, max: number): number 
   return value
 }
 
-/** Seconds, fractions allowed, to the router's `timeout` in ms; `0` means none. */
-function seconds (name: string, text: string): number | undefined {
+function optional<T> (text: string | undefined, parse: (text: string) => T): T | undefined {
+  return text === undefined ? undefined : parse(text)
+}
+
+/** Seconds, fractions allowed, to ms; `0` means none (undefined), unless refused. */
+function seconds (name: string, text: string, { zero = 'none' }: { zero?: 'none' | 'refused' } = {}): number | undefined {
   const value = Number(text)
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > MAX_TIMEOUT_SECONDS) {
-    throw new Error(`${name} must be a number of seconds from 0 to ${MAX_TIMEOUT_SECONDS} (0 for none), got ${JSON.stringify(text)}`)
+  const min = zero === 'none' ? 0 : Number.MIN_VALUE
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > MAX_TIMEOUT_SECONDS) {
+    const range = zero === 'none' ? `from 0 to ${MAX_TIMEOUT_SECONDS} (0 for none)` : `above 0, up to ${MAX_TIMEOUT_SECONDS}`
+    throw new Error(`${name} must be a number of seconds ${range}, got ${JSON.stringify(text)}`)
   }
   // A positive value below a millisecond still means "a timeout", not "none".
   return value === 0 ? undefined : Math.max(1, Math.round(value * 1000))
@@ -227,16 +254,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     }
     stopping = true
     process.stdout.write(`httpipe: ${signal} received, finishing running transfers\n`)
-    pipe.close().then(() => {
-      // Keep-alive connections go idle as their last responses finish; close each as it does,
-      // rather than waiting out keepAliveTimeout.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50)
-      server.close(() => {
-        clearInterval(sweep)
-        process.exit(0)
-      })
-      server.closeIdleConnections()
-    })
+    shutdown(server, pipe).then(() => process.exit(0), () => process.exit(1))
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)

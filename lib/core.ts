@@ -5,6 +5,7 @@ import { parseChannelQuery, type ChannelQuery } from './channel-query'
 import { ChannelRegistry, type Broadcast, type Role, type Ticket, type Transfer } from './channel-registry'
 import { SAFETY_HEADERS } from './consumer-headers'
 import { applyCors } from './cors'
+import { DepartureProbe, canProbe, connectionEnded, mayHideDeparture, probe } from './departure-probe'
 import * as errors from './errors'
 import { EventCollector, wantsEventStream } from './event-stream'
 import { fanOut, type FanOutOutcome } from './fan-out'
@@ -12,6 +13,7 @@ import { lingerOnError } from './linger'
 import { LiveSubscription, subscriptionOf } from './live-subscription'
 import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './options'
 import { normalizeIfReprototyped } from './object-shape'
+import { isQueuedBehind, whenCurrent } from './pipelining'
 import { relay, type MessageSource, type RelayOutcome, type RelayProgress } from './relay'
 import { servePage, wantsPage } from './ui'
 
@@ -73,6 +75,10 @@ class Waiter {
   onGone: ((waiter: Waiter) => void) | undefined = undefined
   /** The listener on the response's 'close' while waiting. */
   readonly onResponseClose = (): void => { this.onGone?.(this) }
+  /** In the departure probe's set while waiting. */
+  probed = false
+  /** It waited in a queue (it was not matched the moment it arrived). */
+  waited = false
 
   constructor (
     readonly req: IncomingMessage,
@@ -99,6 +105,7 @@ const NAMESPACE_METHODS = ['GET', 'DELETE'] as const
 export function createPipeCore (options?: HttpipeOptions): PipeCore {
   const config: ResolvedOptions = resolveOptions(options)
   const registry = new ChannelRegistry<Waiter>(config, startTransfer)
+  const departures = new DepartureProbe<Waiter>(config.probeInterval)
   const running = new Set<Running>()
   let bytesDelivered = 0
   let closed = false
@@ -219,35 +226,68 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     settle(waiter)
   }
 
-  function enqueue (waiter: Waiter, role: Role): void {
+  /** Queues a waiter on its channel; `timeout` is what is left of its wait (less once it was parked). */
+  function enqueue (waiter: Waiter, role: Role, timeout = config.timeout): void {
+    if (isQueuedBehind(waiter.res)) return park(waiter, role)
     const admitted = registry.enqueue(waiter.namespace, waiter.channel, role, waiter)
     if (typeof admitted === 'string') return fail(waiter, rejection(admitted, waiter.key))
     // Paired synchronously (the second request of a pair, usually): its transfer has started, so
     // there is no wait to watch. Its 'close' cannot have fired in between: nothing async ran.
     if (!registry.waits(admitted)) return
     waiter.ticket = admitted
+    waiter.waited = true
     waiter.onGone = withdrawGone
     waiter.res.on('close', waiter.onResponseClose)
+    // Every tick asks whether the connection hides a departure now: a request pipelined behind this
+    // one can make Node stop reading it later. A live subscription has written its head: its
+    // keep-alive comments probe it.
+    if (!waiter.live && departures.enabled && canProbe(waiter.req, waiter.res)) {
+      waiter.probed = true
+      departures.add(waiter)
+    }
     // A live subscription has no wait to time out: it is meant to stay open.
-    if (config.timeout !== Infinity && !waiter.live) {
+    if (timeout !== Infinity && !waiter.live) {
       waiter.timer = setTimeout(() => {
         if (waiter.ticket !== undefined && registry.withdraw(waiter.ticket)) {
           settle(waiter)
           waiter.next(errors.waitTimedOut(waiter.key, config.timeout))
         }
-      }, config.timeout)
+      }, timeout)
     }
+  }
+
+  /**
+   * Holds a request pipelined behind an unfinished response on its connection until its turn (see
+   * pipelining.ts). It counts as waiting meanwhile, against `limits.waiters` too, and its `timeout`
+   * runs from its arrival.
+   */
+  function park (waiter: Waiter, role: Role): void {
+    const { waitingProducers, waitingConsumers } = registry.stats()
+    if (waitingProducers + waitingConsumers >= config.waiters) return fail(waiter, errors.routerFull(config.waiters))
+    registry.hold(role, 1)
+    const arrived = Date.now()
+    whenCurrent(waiter.req, waiter.res, () => {
+      registry.hold(role, -1)
+      if (closed) return fail(waiter, errors.routerClosed())
+      const left = config.timeout - (Date.now() - arrived)
+      if (left <= 0) return fail(waiter, errors.waitTimedOut(waiter.key, config.timeout))
+      enqueue(waiter, role, left)
+    }, () => { registry.hold(role, -1) })
   }
 
   function rejection (reason: 'channel.full' | 'router.full', key: string): Error {
     return reason === 'channel.full' ? errors.channelFull(key, config.waitersPerChannel) : errors.routerFull(config.waiters)
   }
 
-  /** Detaches a waiter's timer and close listener; idempotent. */
+  /** Detaches a waiter's timer, close listener and probe; idempotent. */
   function settle (waiter: Waiter): void {
     if (waiter.timer !== undefined) clearTimeout(waiter.timer)
     if (waiter.onGone !== undefined) {
       waiter.res.removeListener('close', waiter.onResponseClose)
+    }
+    if (waiter.probed) {
+      waiter.probed = false
+      departures.delete(waiter)
     }
     waiter.timer = undefined
     waiter.onGone = undefined
@@ -272,9 +312,16 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     const source = producer.source as MessageSource
     const events = consumer.live ? new EventCollector(key, config.eventSize, consumer.res) : undefined
     const progress = track(transfer, source, 1, false)
+    // A producer whose client may have left unseen while it waited (Node had stopped reading its
+    // connection) is probed now: such a client resets the connection, so the transfer fails (the
+    // consumer is cut off) instead of delivering a departed producer's message. What its kernel had
+    // already sent, FIN included, is read before the reset: relay() checks that the connection
+    // outlived the body.
+    const unseen = producer.waited && source.body === producer.req && mayHideDeparture(producer.req)
+    if (unseen && departures.enabled) probe(producer.req, producer.res)
     let outcome: RelayOutcome
     try {
-      outcome = await relay(key, source, events ?? consumer.res, config.bodySize, progress)
+      outcome = await relay(key, source, events ?? consumer.res, config.bodySize, progress, unseen ? () => connectionEnded(producer.req) : undefined)
     } finally {
       // Whatever happened, the channel's gate must open again and the counters come back down.
       untrack(progress)
