@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
+import { connect, type Socket } from 'node:net'
 import { adapters } from './helpers/app'
 import { listen, open, send, waitUntil, type Listening } from './helpers/http'
 
@@ -115,3 +116,91 @@ describe.each(adapters)('disconnects ($name)', ({ create }) => {
     })
   })
 })
+
+// Every disconnect above again with bodies of 1 KiB, 1 MiB and 64 MiB (beyond the socket buffers a
+// waiting producer's departure is seen only by probing: probeInterval is short here), and with the
+// waiting request pipelined behind another one on its connection.
+const SIZES = [['1 KiB', 1024], ['1 MiB', 1024 * 1024], ['64 MiB', 64 * 1024 * 1024]] as const
+const MESSAGES = new Map(SIZES.map(([, size]) => [size, Buffer.alloc(size, 'abcdefghijklmnopqrstuvwxyz')]))
+const message = (size: number): Buffer => MESSAGES.get(size) as Buffer
+
+describe.each(adapters)('disconnects with large bodies ($name)', ({ create }) => {
+  let server: Listening | undefined
+  const sockets: Socket[] = []
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy()
+    await server?.close()
+    server = undefined
+  })
+
+  async function start (): Promise<{ url: string, port: number, pipe: ReturnType<typeof create>['pipe'] }> {
+    const { app, pipe } = create({ probeInterval: 50 })
+    server = await listen(app)
+    return { url: `${server.url}/channels/ns/ch`, port: server.port, pipe }
+  }
+
+  describe.each(SIZES)('with a %s body', (_, size) => {
+    it('removes a waiting producer that disconnects, so its message is never delivered', async () => {
+      const { url, pipe } = await start()
+      const gone = open(url, 'POST', { 'Content-Length': size })
+      gone.write(message(size)).catch(() => {})
+      await waitUntil(() => pipe.stats().waitingProducers === 1)
+      gone.destroy()
+      await waitUntil(() => pipe.stats().waitingProducers === 0)
+      expect(pipe.stats()).toMatchObject(ZERO)
+    })
+
+    it('cuts the consumer off when the producer disconnects mid-transfer', async () => {
+      const { url, pipe } = await start()
+      const producer = open(url, 'POST', { 'Content-Length': size })
+      const half = message(size).subarray(0, size / 2)
+      const written = producer.write(half)
+      const consumer = open(url, 'GET')
+      await written
+      await waitUntil(() => pipe.stats().bytesTransferred >= half.length)
+      producer.destroy()
+      const received = await consumer.done
+      expect(received.complete).toBe(false)
+      expect(received.body.length).toBeLessThan(size)
+      expect(received.body.equals(message(size).subarray(0, received.body.length))).toBe(true)
+      await waitUntil(() => pipe.stats().runningTransfers === 0)
+      expect(pipe.stats()).toMatchObject(ZERO)
+    })
+
+    it('answers the producer 502, never 200, when the consumer disconnects mid-transfer', async () => {
+      const { url, pipe } = await start()
+      const producer = open(url, 'POST', { 'Content-Length': size })
+      // Half the message: the transfer cannot finish before the consumer leaves.
+      producer.write(message(size).subarray(0, size / 2)).catch(() => {})
+      const consumer = open(url, 'GET')
+      await consumer.response
+      await waitUntil(() => pipe.stats().bytesTransferred > 0)
+      consumer.destroy()
+      await waitUntil(() => pipe.stats().runningTransfers === 0)
+      expect((await producer.response).statusCode).toBe(502)
+      expect(pipe.stats()).toMatchObject(ZERO)
+    })
+
+    it('removes a producer pipelined behind a waiting consumer when their connection goes', async () => {
+      const { port, pipe } = await start()
+      const socket = connect(port, '127.0.0.1')
+      socket.on('error', () => {})
+      sockets.push(socket)
+      socket.write(`GET /channels/ns/other HTTP/1.1\r\nHost: x\r\n\r\nPOST /channels/ns/ch HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`)
+      socket.write(message(size))
+      await waitUntil(() => pipe.stats().waitingConsumers === 1 && pipe.stats().waitingProducers === 1)
+      socket.destroy()
+      await waitUntil(() => pipe.stats().waitingConsumers === 0 && pipe.stats().waitingProducers === 0)
+      expect(pipe.stats()).toMatchObject(ZERO)
+      // The channel works: the pipelined producer's message went nowhere.
+      const consumer = open(url(port), 'GET')
+      await waitUntil(() => pipe.stats().waitingConsumers === 1)
+      expect((await send(url(port), 'POST', 'fresh')).status).toBe(200)
+      expect((await consumer.done).body.toString()).toBe('fresh')
+    })
+  })
+})
+
+function url (port: number): string {
+  return `http://127.0.0.1:${port}/channels/ns/ch`
+}

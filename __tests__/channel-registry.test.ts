@@ -742,4 +742,21 @@ describe('ChannelRegistry<W>', () => {
       expect(registry.stats()).toStrictEqual(EMPTY)
     })
   })
+
+  describe('publish(namespace, name, stays)', () => {
+    it('keeps the subscribers `stays` accepts in the queue, with their tickets, and takes the rest', () => {
+      const { registry, admit } = createRegistry()
+      admit('ns', 'ch', 'subscriber', 'raw1')
+      const live = admit('ns', 'ch', 'subscriber', 'live1')
+      admit('ns', 'ch', 'subscriber', 'raw2')
+      const taken = registry.publish('ns', 'ch', waiter => waiter.id.startsWith('live'))
+      expect(taken?.subscribers.map(waiter => waiter.id)).toStrictEqual(['raw1', 'live1', 'raw2'])
+      expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 1, 1))
+      expect(registry.waits(live)).toBe(true)
+      if (taken !== undefined) registry.finish(taken)
+      expect(registry.publish('ns', 'ch', () => true)?.subscribers.map(waiter => waiter.id)).toStrictEqual(['live1'])
+      expect(registry.withdraw(live)).toBe(true)
+      expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 0, 1))
+    })
+  })
 })

@@ -117,6 +117,17 @@ describe('parseCli(argv, env)', () => {
         .toStrictEqual({ waiters: 100, waitersPerChannel: 10, eventSize: 2048 })
     })
 
+    it('reads --max-event-backlog, --max-event-backlog-bytes and --stall-timeout (seconds) as the live subscription limits', () => {
+      expect(serve(['--max-event-backlog', '7', '--max-event-backlog-bytes', '4096', '--stall-timeout', '2.5']).options.limits)
+        .toStrictEqual({ eventBacklog: 7, eventBacklogBytes: 4096, stallTimeout: 2500 })
+    })
+
+    it('reads --probe-interval in seconds, 0 for no probes', () => {
+      expect(serve(['--probe-interval', '1.5']).options.probeInterval).toBe(1500)
+      expect(serve(['--probe-interval', '0']).options.probeInterval).toBe(false)
+      expect(serve([]).options.probeInterval).toBeUndefined()
+    })
+
     it('reads --no-links', () => {
       expect(serve(['--no-links']).options.links).toBe(false)
     })
@@ -224,10 +235,17 @@ describe('parseCli(argv, env)', () => {
       expect(failure([], { PORT: '-1' })).toBe('--port (or PORT) must be an integer from 0 to 65535, got "-1"')
     })
 
-    it.each(['concurrency', 'max-waiters', 'max-waiters-per-channel', 'max-event-size', 'max-body-size'])('gives the range message naming --%s for 0, negative, fractional and unit values', flag => {
+    it.each(['concurrency', 'max-waiters', 'max-waiters-per-channel', 'max-event-size', 'max-body-size', 'max-event-backlog', 'max-event-backlog-bytes'])('gives the range message naming --%s for 0, negative, fractional and unit values', flag => {
       for (const value of ['0', '-1', '1.5', '1mb', '']) {
         expect(failure([`--${flag}`, value])).toBe(`--${flag} must be an integer from 1 to 9007199254740991, got ${JSON.stringify(value)}`)
       }
+    })
+
+    it('gives the range messages naming --stall-timeout (0 refused) and --probe-interval', () => {
+      expect(failure(['--stall-timeout', '0'])).toBe('--stall-timeout must be a number of seconds above 0, up to 2147483, got "0"')
+      expect(failure(['--stall-timeout', '-1'])).toBe('--stall-timeout must be a number of seconds above 0, up to 2147483, got "-1"')
+      expect(failure(['--probe-interval', '-1'])).toBe('--probe-interval must be a number of seconds from 0 to 2147483 (0 for none), got "-1"')
+      expect(failure(['--probe-interval', '1s'])).toBe('--probe-interval must be a number of seconds from 0 to 2147483 (0 for none), got "1s"')
     })
 
     it('gives the range message naming --request-timeout for a negative value written apart', () => {

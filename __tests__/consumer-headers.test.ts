@@ -7,7 +7,7 @@ describe('consumerHeaders(producerHeaders)', () => {
       'Content-Type': 'text/plain',
       'X-Content-Type-Options': 'nosniff',
       'Content-Security-Policy': 'sandbox',
-      'Cache-Control': 'no-store'
+      'Cache-Control': 'no-store, no-transform'
     })
   })
 
@@ -22,7 +22,7 @@ describe('consumerHeaders(producerHeaders)', () => {
       'Content-Disposition': 'attachment; filename="report 2024.pdf"',
       'X-Content-Type-Options': 'nosniff',
       'Content-Security-Policy': 'sandbox',
-      'Cache-Control': 'no-store'
+      'Cache-Control': 'no-store, no-transform'
     })
   })
 
@@ -71,7 +71,7 @@ describe('consumerHeaders(producerHeaders)', () => {
       'Content-Type': 'application/octet-stream',
       'X-Content-Type-Options': 'nosniff',
       'Content-Security-Policy': 'sandbox',
-      'Cache-Control': 'no-store'
+      'Cache-Control': 'no-store, no-transform'
     })
   })
 
@@ -81,7 +81,7 @@ describe('consumerHeaders(producerHeaders)', () => {
       'Content-Length': '5',
       'X-Content-Type-Options': 'nosniff',
       'Content-Security-Policy': 'sandbox',
-      'Cache-Control': 'no-store'
+      'Cache-Control': 'no-store, no-transform'
     })
   })
 

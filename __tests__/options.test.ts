@@ -20,6 +20,7 @@ function expectTypeError (fn: () => unknown, message: string): void {
 
 const DEFAULTS = {
   timeout: Infinity,
+  probeInterval: 10_000,
   concurrency: 1,
   bodySize: Infinity,
   waitersPerChannel: 5000,
@@ -27,6 +28,9 @@ const DEFAULTS = {
   listing: true,
   links: true,
   eventSize: 1024 * 1024,
+  eventBacklog: 100,
+  eventBacklogBytes: 16 * 1024 * 1024,
+  stallTimeout: 30_000,
   cors: false,
   ui: false
 }
@@ -65,6 +69,7 @@ describe('resolveOptions(options)', () => {
     it('treats every option set to undefined as its default', () => {
       const options: HttpipeOptions = {
         timeout: undefined,
+        probeInterval: undefined,
         concurrency: undefined,
         listing: undefined,
         limits: { bodySize: undefined, waitersPerChannel: undefined, waiters: undefined }
@@ -92,15 +97,17 @@ describe('resolveOptions(options)', () => {
     it('carries every valid value through', () => {
       const resolved = resolveOptions({
         timeout: 30_000,
+        probeInterval: 5000,
         concurrency: 4,
         listing: false,
         links: false,
         cors: 'https://app.example',
         ui: true,
-        limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096 }
+        limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096, eventBacklog: 5, eventBacklogBytes: 8192, stallTimeout: 1000 }
       })
       expect(resolved).toStrictEqual({
         timeout: 30_000,
+        probeInterval: 5000,
         concurrency: 4,
         bodySize: 1024,
         waitersPerChannel: 10,
@@ -108,6 +115,9 @@ describe('resolveOptions(options)', () => {
         listing: false,
         links: false,
         eventSize: 4096,
+        eventBacklog: 5,
+        eventBacklogBytes: 8192,
+        stallTimeout: 1000,
         cors: 'https://app.example',
         ui: true
       })
@@ -151,6 +161,32 @@ describe('resolveOptions(options)', () => {
 
     it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming timeout when it is %s', (_, value, shown) => {
       expectTypeError(() => resolveUntyped({ timeout: value }), `httpipe: option timeout must be a positive integer up to 2147483647 (ms), got ${shown}`)
+    })
+  })
+
+  describe('with probeInterval', () => {
+    it('accepts 1 ms', () => {
+      expect(resolveOptions({ probeInterval: 1 }).probeInterval).toBe(1)
+    })
+
+    it('accepts false (no probes)', () => {
+      expect(resolveOptions({ probeInterval: false }).probeInterval).toBe(false)
+    })
+
+    it('throws a TypeError naming probeInterval when it is 2^31', () => {
+      expectTypeError(() => resolveOptions({ probeInterval: 2 ** 31 }), 'httpipe: option probeInterval must be a positive integer up to 2147483647 (ms) or false, got 2147483648')
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS.filter(([, value]) => value !== true))('throws a TypeError naming probeInterval when it is %s', (_, value, shown) => {
+      expectTypeError(() => resolveUntyped({ probeInterval: value }), `httpipe: option probeInterval must be a positive integer up to 2147483647 (ms) or false, got ${shown}`)
+    })
+
+    it('throws a TypeError naming probeInterval when it is true', () => {
+      expectTypeError(() => resolveUntyped({ probeInterval: true }), 'httpipe: option probeInterval must be a positive integer up to 2147483647 (ms) or false, got true')
+    })
+
+    it('throws a TypeError suggesting probeInterval for probeIntervall', () => {
+      expectTypeError(() => resolveUntyped({ probeIntervall: 1000 }), 'httpipe: unknown option probeIntervall; did you mean probeInterval?')
     })
   })
 
@@ -203,6 +239,21 @@ describe('resolveOptions(options)', () => {
 
     it.each(NOT_POSITIVE_INTEGERS)('throws a TypeError naming limits.waiters when it is %s', (_, value, shown) => {
       expectTypeError(() => resolveUntyped({ limits: { waiters: value } }), `httpipe: option limits.waiters must be a positive integer (requests), got ${shown}`)
+    })
+  })
+
+  describe.each([
+    ['limits.eventBacklog', 'eventBacklog', 'events'],
+    ['limits.eventBacklogBytes', 'eventBacklogBytes', 'bytes'],
+    ['limits.stallTimeout', 'stallTimeout', 'ms']
+  ] as const)('with %s', (name, key, unit) => {
+    it('accepts 1', () => {
+      expect(resolveOptions({ limits: { [key]: 1 } })[key]).toBe(1)
+    })
+
+    it.each(NOT_POSITIVE_INTEGERS)(`throws a TypeError naming ${name} when it is %s`, (_, value, shown) => {
+      const range = key === 'stallTimeout' ? ' up to 2147483647' : ''
+      expectTypeError(() => resolveUntyped({ limits: { [key]: value } }), `httpipe: option ${name} must be a positive integer${range} (${unit}), got ${shown}`)
     })
   })
 
@@ -288,7 +339,7 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known options when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, concurrency, limits, listing, links, cors, ui')
+      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui')
     })
 
     it('suggests the limit when a limit is given at the top level', () => {
@@ -307,7 +358,7 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known limits when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ limits: { size: 1024 } }), 'httpipe: unknown option limits.size; known options: limits.bodySize, limits.waitersPerChannel, limits.waiters, limits.eventSize')
+      expectTypeError(() => resolveUntyped({ limits: { size: 1024 } }), 'httpipe: unknown option limits.size; known options: limits.bodySize, limits.waitersPerChannel, limits.waiters, limits.eventSize, limits.eventBacklog, limits.eventBacklogBytes, limits.stallTimeout')
     })
 
     it('throws for an unknown key even when its value is undefined', () => {

@@ -330,7 +330,7 @@ describe('outside the mount path', () => {
     const [head, body] = res.stdout.split('\r\n\r\n') as [string, string]
     expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
     expect(head).toMatch(/\r\ncontent-type: text\/plain; charset=utf-8(\r\n|$)/i)
-    expect(head).toMatch(/\r\ncache-control: no-store(\r\n|$)/i)
+    expect(head).toMatch(/\r\ncache-control: no-store, no-transform(\r\n|$)/i)
     expect(body).toBe(helpFor(`http://127.0.0.1:${port}/channels`))
   })
 

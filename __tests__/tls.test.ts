@@ -94,7 +94,7 @@ describe('HTTPS with HTTP/2 and HTTP/1.1 on one port (--tls-cert, --tls-key)', (
       'content-type': 'text/plain; charset=utf-8',
       'content-disposition': 'attachment; filename="note.txt"',
       'x-content-type-options': 'nosniff',
-      'cache-control': 'no-store'
+      'cache-control': 'no-store, no-transform'
     })
     expect((await producer.done).status).toBe(200)
 

@@ -15,7 +15,16 @@ const SCENARIOS = {
   waiters: require('./scenarios/waiters.js'),
   'slow-consumer': require('./scenarios/slow-consumer.js'),
   scale: require('./scenarios/scale.js'),
+  fanout: require('./scenarios/fanout.js'),
   deploy: require('./scenarios/deploy.js')
+}
+
+// Relay scenarios run on A B C D; a scenario with its own baseline lists its servers (fanout: S C D).
+const RELAY_SERVERS = ['A', 'B', 'C', 'D']
+
+function serversOf (scenario, servers) {
+  const keys = scenario.servers ?? RELAY_SERVERS
+  return servers.filter((server) => keys.includes(server.key))
 }
 
 function log (message) {
@@ -27,12 +36,15 @@ function log (message) {
  * it), so only a low hard limit can starve the waiters scenario: say so up front.
  */
 function warnIfFdLimitTooLow (config) {
-  if (!config.scenarios.includes('waiters')) return
-  const needed = SCENARIOS.waiters.descriptorsNeeded(config.waiters)
   const { soft } = readOpenFileLimits()
-  if (soft < needed) {
-    log(`warning: ulimit -n is ${soft}; ${config.waiters} waiters need about ${needed}. ` +
+  if (config.scenarios.includes('waiters') && soft < SCENARIOS.waiters.descriptorsNeeded(config.waiters)) {
+    log(`warning: ulimit -n is ${soft}; ${config.waiters} waiters need about ${SCENARIOS.waiters.descriptorsNeeded(config.waiters)}. ` +
       'The waiters scenario will fail; raise the hard limit (ulimit -Hn, as root) or pass a smaller --waiters.')
+  }
+  const subscribers = Math.max(...config.fanoutSubscribers)
+  if (config.scenarios.includes('fanout') && soft < SCENARIOS.fanout.descriptorsNeeded(subscribers)) {
+    log(`warning: ulimit -n is ${soft}; ${subscribers} subscribers need about ${SCENARIOS.fanout.descriptorsNeeded(subscribers)}. ` +
+      'The fanout scenario will fail; raise the hard limit or pass a smaller --fanout-subscribers.')
   }
 }
 
@@ -152,7 +164,7 @@ async function measureRound (scenario, variant, servers, round, config) {
 
 function summarizeRecord (scenario, record) {
   if (record.failure !== null) return `FAILED: ${record.failure}`
-  const parts = scenario.metrics.map((metric) => `${metric.label} ${formatNumber(record.metrics[metric.key])}`)
+  const parts = scenario.metrics.filter((metric) => metric.key in record.metrics).map((metric) => `${metric.label} ${formatNumber(record.metrics[metric.key])}`)
   return parts.join(', ') + (record.errorSamples.length > 0 ? ` [${record.errorSamples.slice(0, 3).join('; ')}]` : '')
 }
 
@@ -175,13 +187,13 @@ async function main () {
   for (const server of servers) if (server.missing !== null) log(`skipping ${server.key} ${server.id}: ${server.missing}`)
   if (runnable.length === 0 && scenarios.length > 0) throw new Error('no server to run')
 
-  const total = scenarios.reduce((sum, scenario) => sum + scenario.variants(config).length, 0) * config.rounds * runnable.length
+  const total = scenarios.reduce((sum, scenario) => sum + scenario.variants(config).length * serversOf(scenario, runnable).length, 0) * config.rounds
   const startedAt = Date.now()
   const results = []
   for (const scenario of scenarios) {
     for (let round = 1; round <= config.rounds; round++) {
       for (const variant of scenario.variants(config)) {
-        for (const record of await measureRound(scenario, variant, runnable, round, config)) {
+        for (const record of await measureRound(scenario, variant, serversOf(scenario, runnable), round, config)) {
           const server = runnable.find((candidate) => candidate.key === record.server)
           results.push(record)
           log(`[${results.length}/${total}] ${scenario.id} · ${variant.label} · round ${round}/${config.rounds} · ` +
@@ -194,7 +206,7 @@ async function main () {
   const aloneResults = []
   for (const scenario of alone) aloneResults.push({ scenario, rows: await scenario.run(config, log) })
 
-  const report = { machine, config, servers, scenarios, results, startedAt, finishedAt: Date.now() }
+  const report = { machine, config, servers, scenarios, results, startedAt, finishedAt: Date.now(), serversOf }
   const markdown = [renderMarkdown(report), ...aloneResults.map(({ scenario, rows }) =>
     `## ${scenario.title}\n\n${scenario.description}\n\n${scenario.render(rows)}\n`)].join('\n')
   const paths = writeReport({ ...report, alone: aloneResults.map(({ scenario, rows }) => ({ scenario: scenario.id, rows })) }, markdown)

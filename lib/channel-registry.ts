@@ -122,6 +122,15 @@ export class ChannelRegistry<W> {
     return queueOf(channel, role).holds(node)
   }
 
+  /**
+   * Counts a request that waits outside every queue (`1`) or no longer does (`-1`): one pipelined
+   * behind an earlier response on its connection. It counts as waiting, in the stats and against
+   * `waiters`, but joins a queue only once {@link enqueue}d.
+   */
+  hold (role: Role, delta: 1 | -1): void {
+    this.#count(role, delta)
+  }
+
   /** Takes a waiter out of its queue. `false` when it was already matched or removed. */
   withdraw (ticket: Ticket<W>): boolean {
     const { channel, node, role } = ticket as TicketState<W>
@@ -132,14 +141,16 @@ export class ChannelRegistry<W> {
   }
 
   /**
-   * Takes every subscriber waiting on a channel for one pubsub message. Returns `undefined` when
-   * none waits: the message then goes nowhere, and no channel is created for it.
+   * Takes every subscriber waiting on a channel for one pubsub message; those `stays` accepts
+   * (live subscriptions) stay in the queue, with their tickets, for the next one. Returns
+   * `undefined` when none waits: the message then goes nowhere, and no channel is created for it.
    */
-  publish (namespace: string, name: string): Broadcast<W> | undefined {
+  publish (namespace: string, name: string, stays?: (waiter: W) => boolean): Broadcast<W> | undefined {
     const channel = this.#namespaces.get(namespace)?.get(name)
     if (channel === undefined || channel.subscribers.size === 0) return undefined
-    const subscribers = channel.subscribers.clear()
-    this.#waitingConsumers -= subscribers.length
+    const waiting = channel.subscribers.size
+    const subscribers = channel.subscribers.sweep(stays)
+    this.#waitingConsumers -= waiting - channel.subscribers.size
     channel.broadcasting++
     this.#running++
     const broadcast: Broadcast<W> & RunningState<W> = {

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { resolveOptions, type HttpipeLimits, type HttpipeOptions } from './options'
 import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type SecureStandaloneServer, type StandaloneServer } from './server'
+import { SHUTDOWN_GRACE_MS, shutdown } from './shutdown'
 import { readTls, watchTls, type TlsFiles } from './tls-files'
 
 const USAGE = `Usage: httpipe [options]
@@ -20,6 +21,13 @@ Options:
   --max-waiters N               waiting requests in all, then 503 (default 50000)
   --max-waiters-per-channel N   waiting requests on one channel, then 503 (default 5000)
   --max-event-size BYTES        largest message a live subscriber takes (default 1048576)
+  --max-event-backlog N         events a busy live subscriber may have queued (default 100)
+  --max-event-backlog-bytes BYTES
+                                bytes a busy live subscriber may have queued (default 16777216)
+  --stall-timeout SECONDS       a subscriber whose socket takes nothing this long is dropped
+                                (default 30)
+  --probe-interval SECONDS      how often waiting uploads are probed for a vanished client,
+                                0 for never (default 10)
   --no-listing                  do not serve the namespace and channel listings
   --no-links                    refuse link producers (GET ?method=post&body=TEXT)
   --cors                        answer cross-origin requests from any origin
@@ -64,6 +72,10 @@ const FLAGS = {
   'max-waiters': VALUE,
   'max-waiters-per-channel': VALUE,
   'max-event-size': VALUE,
+  'max-event-backlog': VALUE,
+  'max-event-backlog-bytes': VALUE,
+  'stall-timeout': VALUE,
+  'probe-interval': VALUE,
   'no-listing': SWITCH,
   'no-links': SWITCH,
   cors: SWITCH,
@@ -74,7 +86,7 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' }
 } as const
-type CountFlag = 'concurrency' | 'max-body-size' | 'max-waiters' | 'max-waiters-per-channel' | 'max-event-size'
+type CountFlag = 'concurrency' | 'max-body-size' | 'max-waiters' | 'max-waiters-per-channel' | 'max-event-size' | 'max-event-backlog' | 'max-event-backlog-bytes'
 
 /** Flags that take a value. */
 const VALUE_FLAGS = Object.entries(FLAGS).filter(([, flag]) => flag.type === 'string').map(([name]) => `--${name}`)
@@ -87,6 +99,10 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   'limits.waiters': '--max-waiters',
   'limits.waitersPerChannel': '--max-waiters-per-channel',
   'limits.eventSize': '--max-event-size',
+  'limits.eventBacklog': '--max-event-backlog',
+  'limits.eventBacklogBytes': '--max-event-backlog-bytes',
+  'limits.stallTimeout': '--stall-timeout',
+  probeInterval: '--probe-interval',
   cors: '--cors-origin'
 }
 
@@ -110,10 +126,15 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
     bodySize: count('max-body-size'),
     waiters: count('max-waiters'),
     waitersPerChannel: count('max-waiters-per-channel'),
-    eventSize: count('max-event-size')
+    eventSize: count('max-event-size'),
+    eventBacklog: count('max-event-backlog'),
+    eventBacklogBytes: count('max-event-backlog-bytes'),
+    stallTimeout: optional(values['stall-timeout'], text => seconds('--stall-timeout', text, { zero: 'refused' }))
   })
+  const probeText = values['probe-interval']
   const options: HttpipeOptions = withoutUndefined({
     timeout: timeoutText === undefined || timeoutText === '' ? undefined : seconds('--request-timeout (or REQUEST_TIMEOUT)', timeoutText),
+    probeInterval: optional(probeText, text => seconds('--probe-interval', text) ?? false),
     concurrency: count('concurrency'),
     listing: values['no-listing'] !== true,
     links: values['no-links'] !== true,
@@ -174,11 +195,17 @@ function integer (name: string, text: string, min: number, max: number): number 
   return value
 }
 
-/** Seconds, fractions allowed, to the router's `timeout` in ms; `0` means none. */
-function seconds (name: string, text: string): number | undefined {
+function optional<T> (text: string | undefined, parse: (text: string) => T): T | undefined {
+  return text === undefined ? undefined : parse(text)
+}
+
+/** Seconds, fractions allowed, to ms; `0` means none (undefined), unless refused. */
+function seconds (name: string, text: string, { zero = 'none' }: { zero?: 'none' | 'refused' } = {}): number | undefined {
   const value = Number(text)
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > MAX_TIMEOUT_SECONDS) {
-    throw new Error(`${name} must be a number of seconds from 0 to ${MAX_TIMEOUT_SECONDS} (0 for none), got ${JSON.stringify(text)}`)
+  const min = zero === 'none' ? 0 : Number.MIN_VALUE
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > MAX_TIMEOUT_SECONDS) {
+    const range = zero === 'none' ? `from 0 to ${MAX_TIMEOUT_SECONDS} (0 for none)` : `above 0, up to ${MAX_TIMEOUT_SECONDS}`
+    throw new Error(`${name} must be a number of seconds ${range}, got ${JSON.stringify(text)}`)
   }
   // A positive value below a millisecond still means "a timeout", not "none".
   return value === 0 ? undefined : Math.max(1, Math.round(value * 1000))
@@ -235,7 +262,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     process.stdout.write(`httpipe listening on ${displayUrl(host, actualPort, tls !== undefined)}\n`)
   })
   const unwatch = tls === undefined ? () => {} : watchTls(standalone.server as SecureStandaloneServer['server'], tls, message => { process.stderr.write(`${message}\n`) })
-  const closeIdle = idleCloser(standalone)
+  const closers = connectionClosers(standalone)
 
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {
@@ -246,42 +273,55 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     stopping = true
     process.stdout.write(`httpipe: ${signal} received, finishing running transfers\n`)
     unwatch()
-    pipe.close().then(() => {
-      // Keep-alive connections go idle as their last responses finish; close each as it does,
-      // rather than waiting out keepAliveTimeout.
-      const sweep = setInterval(closeIdle, 50)
-      server.close(() => {
-        clearInterval(sweep)
-        process.exit(0)
-      })
-      closeIdle()
-    })
+    const done = 'closeIdleConnections' in server ? shutdown(server, pipe) : shutdownSecure(server, pipe, closers)
+    done.then(() => process.exit(0), () => process.exit(1))
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
 }
 
-/**
- * Closes idle connections. node:http2's server has no closeIdleConnections(): once close() has
- * let the transfers finish, each HTTP/2 session is closed gracefully (GOAWAY, open streams end
- * first) and each HTTP/1.1 connection on it ended.
- */
-function idleCloser (standalone: StandaloneServer | SecureStandaloneServer): () => void {
+interface ConnectionClosers {
+  /** Ends every HTTP/2 session gracefully (GOAWAY: open streams end first) and every HTTP/1.1 connection. */
+  readonly closeAll: () => void
+  /** Destroys every connection still open. */
+  readonly destroyAll: () => void
+}
+
+/** Tracks the secure server's connections: node:http2's server has no closeIdleConnections(). */
+function connectionClosers (standalone: StandaloneServer | SecureStandaloneServer): ConnectionClosers {
+  const open = new Map<{ destroy: () => void }, () => void>()
   const { server } = standalone
-  if ('closeIdleConnections' in server) return () => { server.closeIdleConnections() }
-  const open = new Set<() => void>()
-  server.on('session', session => {
-    const close = (): void => { session.close() }
-    open.add(close)
-    session.once('close', () => open.delete(close))
-  })
-  server.on('secureConnection', socket => {
-    if (socket.alpnProtocol === 'h2') return
-    const end = (): void => { socket.end() }
-    open.add(end)
-    socket.once('close', () => open.delete(end))
-  })
-  return () => { for (const close of open) close() }
+  if (!('closeIdleConnections' in server)) {
+    server.on('session', session => {
+      open.set(session, () => { session.close() })
+      session.once('close', () => open.delete(session))
+    })
+    server.on('secureConnection', socket => {
+      if (socket.alpnProtocol === 'h2') return
+      open.set(socket, () => { socket.end() })
+      socket.once('close', () => open.delete(socket))
+    })
+  }
+  return {
+    closeAll: () => { for (const close of open.values()) close() },
+    destroyAll: () => { for (const connection of open.keys()) connection.destroy() }
+  }
+}
+
+/**
+ * shutdown() for the secure server: once `pipe.close()` has let the transfers finish, its sessions
+ * and connections are closed, and destroyed after the same grace if they have not closed by then.
+ */
+async function shutdownSecure (server: SecureStandaloneServer['server'], pipe: StandaloneServer['pipe'], closers: ConnectionClosers): Promise<void> {
+  await pipe.close()
+  const closed = new Promise<void>(resolve => { server.close(() => { resolve() }) })
+  closers.closeAll()
+  const deadline = setTimeout(closers.destroyAll, SHUTDOWN_GRACE_MS)
+  try {
+    await closed
+  } finally {
+    clearTimeout(deadline)
+  }
 }
 
 if (require.main === module) main()

@@ -24,7 +24,7 @@ const VIEWER_TYPES = new Set(['application/pdf', 'application/x-pdf', 'text/pdf'
 export const SAFETY_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
   'X-Content-Type-Options': 'nosniff',
   'Content-Security-Policy': 'sandbox',
-  'Cache-Control': 'no-store'
+  'Cache-Control': 'no-store, no-transform'
 })
 
 /** The consumer's response headers for a message sent with `producerHeaders`. */

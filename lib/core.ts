@@ -1,16 +1,19 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { broadcast, type BroadcastOutcome } from './broadcast'
 import { parseRoute, type Route } from './channel-key'
 import { parseChannelQuery, type ChannelQuery } from './channel-query'
 import { ChannelRegistry, type Broadcast, type Role, type Ticket, type Transfer } from './channel-registry'
 import { SAFETY_HEADERS } from './consumer-headers'
 import { applyCors } from './cors'
+import { DepartureProbe, canProbe, connectionEnded, mayHideDeparture, probe } from './departure-probe'
 import * as errors from './errors'
-import { EventWriter, endEventStream, openEventStream, wantsEventStream } from './event-stream'
+import { EventCollector, wantsEventStream } from './event-stream'
+import { fanOut, type FanOutOutcome } from './fan-out'
 import { lingerOnError } from './linger'
+import { LiveSubscription, subscriptionOf } from './live-subscription'
 import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './options'
 import { normalizeIfReprototyped } from './object-shape'
+import { isQueuedBehind, whenCurrent } from './pipelining'
 import { relay, type MessageSource, type RelayOutcome, type RelayProgress } from './relay'
 import { servePage, wantsPage } from './ui'
 
@@ -34,7 +37,7 @@ export interface HttpipeStats {
   namespaces: number
   channels: number
   waitingProducers: number
-  /** Waiting consumers, pubsub subscribers and live subscriptions between messages. */
+  /** Waiting consumers, pubsub subscribers, live pubsub subscriptions, queue-mode live ones between messages. */
   waitingConsumers: number
   runningTransfers: number
   /**
@@ -72,6 +75,10 @@ class Waiter {
   onGone: ((waiter: Waiter) => void) | undefined = undefined
   /** The listener on the response's 'close' while waiting. */
   readonly onResponseClose = (): void => { this.onGone?.(this) }
+  /** In the departure probe's set while waiting. */
+  probed = false
+  /** It waited in a queue (it was not matched the moment it arrived). */
+  waited = false
 
   constructor (
     readonly req: IncomingMessage,
@@ -82,7 +89,7 @@ class Waiter {
     readonly key: string,
     /** A producer's message; undefined for consumers. */
     readonly source: MessageSource | undefined,
-    /** A live (text/event-stream) subscriber: it waits again after each message. */
+    /** A live (text/event-stream) subscriber: it stays subscribed across messages. */
     readonly live: boolean
   ) {}
 }
@@ -98,6 +105,7 @@ const NAMESPACE_METHODS = ['GET', 'DELETE'] as const
 export function createPipeCore (options?: HttpipeOptions): PipeCore {
   const config: ResolvedOptions = resolveOptions(options)
   const registry = new ChannelRegistry<Waiter>(config, startTransfer)
+  const departures = new DepartureProbe<Waiter>(config.probeInterval)
   const running = new Set<Running>()
   let bytesDelivered = 0
   let closed = false
@@ -206,7 +214,10 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     // The stream's 200 goes out before the first message, so refuse now what the queue would.
     const refusal = registry.refusal(namespace, channel, role)
     if (refusal !== undefined) return next(rejection(refusal, key))
-    openEventStream(res, key)
+    // Written to from now on, message after message: worth its shape at once (object-shape.ts).
+    normalizeIfReprototyped(res)
+    // eslint-disable-next-line no-new -- it lives as long as its response (subscriptionOf() finds it)
+    new LiveSubscription(res, key, config, () => { withdrawGone(waiter) })
     enqueue(waiter, role)
   }
 
@@ -215,35 +226,68 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     settle(waiter)
   }
 
-  function enqueue (waiter: Waiter, role: Role): void {
+  /** Queues a waiter on its channel; `timeout` is what is left of its wait (less once it was parked). */
+  function enqueue (waiter: Waiter, role: Role, timeout = config.timeout): void {
+    if (isQueuedBehind(waiter.res)) return park(waiter, role)
     const admitted = registry.enqueue(waiter.namespace, waiter.channel, role, waiter)
     if (typeof admitted === 'string') return fail(waiter, rejection(admitted, waiter.key))
     // Paired synchronously (the second request of a pair, usually): its transfer has started, so
     // there is no wait to watch. Its 'close' cannot have fired in between: nothing async ran.
     if (!registry.waits(admitted)) return
     waiter.ticket = admitted
+    waiter.waited = true
     waiter.onGone = withdrawGone
     waiter.res.on('close', waiter.onResponseClose)
+    // Every tick asks whether the connection hides a departure now: a request pipelined behind this
+    // one can make Node stop reading it later. A live subscription has written its head: its
+    // keep-alive comments probe it.
+    if (!waiter.live && departures.enabled && canProbe(waiter.req, waiter.res)) {
+      waiter.probed = true
+      departures.add(waiter)
+    }
     // A live subscription has no wait to time out: it is meant to stay open.
-    if (config.timeout !== Infinity && !waiter.live) {
+    if (timeout !== Infinity && !waiter.live) {
       waiter.timer = setTimeout(() => {
         if (waiter.ticket !== undefined && registry.withdraw(waiter.ticket)) {
           settle(waiter)
           waiter.next(errors.waitTimedOut(waiter.key, config.timeout))
         }
-      }, config.timeout)
+      }, timeout)
     }
+  }
+
+  /**
+   * Holds a request pipelined behind an unfinished response on its connection until its turn (see
+   * pipelining.ts). It counts as waiting meanwhile, against `limits.waiters` too, and its `timeout`
+   * runs from its arrival.
+   */
+  function park (waiter: Waiter, role: Role): void {
+    const { waitingProducers, waitingConsumers } = registry.stats()
+    if (waitingProducers + waitingConsumers >= config.waiters) return fail(waiter, errors.routerFull(config.waiters))
+    registry.hold(role, 1)
+    const arrived = Date.now()
+    whenCurrent(waiter.req, waiter.res, () => {
+      registry.hold(role, -1)
+      if (closed) return fail(waiter, errors.routerClosed())
+      const left = config.timeout - (Date.now() - arrived)
+      if (left <= 0) return fail(waiter, errors.waitTimedOut(waiter.key, config.timeout))
+      enqueue(waiter, role, left)
+    }, () => { registry.hold(role, -1) })
   }
 
   function rejection (reason: 'channel.full' | 'router.full', key: string): Error {
     return reason === 'channel.full' ? errors.channelFull(key, config.waitersPerChannel) : errors.routerFull(config.waiters)
   }
 
-  /** Detaches a waiter's timer and close listener; idempotent. */
+  /** Detaches a waiter's timer, close listener and probe; idempotent. */
   function settle (waiter: Waiter): void {
     if (waiter.timer !== undefined) clearTimeout(waiter.timer)
     if (waiter.onGone !== undefined) {
       waiter.res.removeListener('close', waiter.onResponseClose)
+    }
+    if (waiter.probed) {
+      waiter.probed = false
+      departures.delete(waiter)
     }
     waiter.timer = undefined
     waiter.onGone = undefined
@@ -266,53 +310,74 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   async function runTransfer (transfer: Transfer<Waiter>): Promise<void> {
     const { key, producer, consumer } = transfer
     const source = producer.source as MessageSource
-    const sink = consumer.live ? new EventWriter(consumer.res, key, config.eventSize) : consumer.res
+    const events = consumer.live ? new EventCollector(key, config.eventSize, consumer.res) : undefined
     const progress = track(transfer, source, 1, false)
+    // A producer whose client may have left unseen while it waited (Node had stopped reading its
+    // connection) is probed now: such a client resets the connection, so the transfer fails (the
+    // consumer is cut off) instead of delivering a departed producer's message. What its kernel had
+    // already sent, FIN included, is read before the reset: relay() checks that the connection
+    // outlived the body.
+    const unseen = producer.waited && source.body === producer.req && mayHideDeparture(producer.req)
+    if (unseen && departures.enabled) probe(producer.req, producer.res)
     let outcome: RelayOutcome
     try {
-      outcome = await relay(key, source, sink, config.bodySize, progress)
+      outcome = await relay(key, source, events ?? consumer.res, config.bodySize, progress, unseen ? () => connectionEnded(producer.req) : undefined)
     } finally {
       // Whatever happened, the channel's gate must open again and the counters come back down.
       untrack(progress)
       registry.finish(transfer)
     }
+    const subscription = subscriptionOf(consumer.res)
+    // A live consumer takes the event into its socket (or backlog) and its producer is answered;
+    // it queues for the next message only once its socket has room again.
+    if (outcome.delivered && events !== undefined && subscription?.send(events.frame as Buffer) !== true) {
+      outcome = { delivered: false, bytes: outcome.bytes, error: errors.consumerAborted(key, outcome.bytes) }
+    }
     if (outcome.delivered) answerProducer(producer.res, undefined)
     else fail(producer, outcome.error)
-    if (consumer.live) resubscribe(consumer, 'consumer')
+    subscription?.whenIdle(() => { resubscribe(consumer, 'consumer') })
     resolveIfIdle()
   }
 
   function publish (namespace: string, channel: string, source: MessageSource, res: ServerResponse, next: Next): void {
-    const taken = registry.publish(namespace, channel)
+    const taken = registry.publish(namespace, channel, isLive)
     // Nobody subscribed: the message is dropped, as in patchbay, and the publisher is told so.
     if (taken === undefined) return answerProducer(res, 0)
     runBroadcast(taken, source, res, next).catch(err => { res.destroy(err as Error) })
   }
 
   async function runBroadcast (taken: Broadcast<Waiter>, source: MessageSource, res: ServerResponse, next: Next): Promise<void> {
+    const raw: ServerResponse[] = []
+    const live: LiveSubscription[] = []
     for (const subscriber of taken.subscribers) {
+      // Live subscriptions stayed in the queue (registry.publish): they are never missing from it
+      // between messages, and messages they cannot write yet wait in their backlogs.
+      const subscription = subscriber.live ? subscriptionOf(subscriber.res) : undefined
+      if (subscription !== undefined) {
+        live.push(subscription)
+        continue
+      }
       normalizeIfReprototyped(subscriber.res)
       settle(subscriber)
+      raw.push(subscriber.res)
     }
     normalizeIfReprototyped(res)
-    const sinks = taken.subscribers.map(s => s.live ? new EventWriter(s.res, taken.key, config.eventSize) : s.res)
-    const progress = track(taken, source, sinks.length, true)
-    let outcome: BroadcastOutcome
+    const progress = track(taken, source, raw.length + live.length, true)
+    let outcome: FanOutOutcome
     try {
-      outcome = await broadcast(taken.key, source, sinks, config.bodySize, progress)
+      outcome = await fanOut(taken.key, source, raw, live, config, progress)
     } finally {
       untrack(progress)
       registry.finish(taken)
     }
     if (outcome.error === undefined) answerProducer(res, outcome.receivers)
     else if (!res.headersSent && !res.destroyed) next(outcome.error)
-    for (const subscriber of taken.subscribers) if (subscriber.live) resubscribe(subscriber, 'subscriber')
     resolveIfIdle()
   }
 
   function resubscribe (waiter: Waiter, role: Role): void {
     if (waiter.res.destroyed || waiter.res.writableEnded) return
-    if (closed) return endEventStream(waiter.res, errors.routerClosed())
+    if (closed) return subscriptionOf(waiter.res)?.end(errors.routerClosed())
     enqueue(waiter, role)
   }
 
@@ -340,7 +405,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
 
   /** Tells a waiter why it is turned away: an error response, or an error event on a live stream. */
   function fail (waiter: Waiter, error: Error): void {
-    if (waiter.live && waiter.res.headersSent) return endEventStream(waiter.res, error)
+    const subscription = subscriptionOf(waiter.res)
+    if (subscription !== undefined) return subscription.end(error)
     if (!waiter.res.headersSent && !waiter.res.destroyed) waiter.next(error)
   }
 
@@ -397,6 +463,10 @@ function partialRequestRefusal (headers: IncomingHttpHeaders): Error | undefined
   const ifRange = headers['if-range']
   if (ifRange !== undefined && range === undefined) return errors.rangeRefused('If-Range', String(ifRange))
   return undefined
+}
+
+function isLive (waiter: Waiter): boolean {
+  return waiter.live
 }
 
 /** The producer's `200`: a publisher also learns how many subscribers received its message. */

@@ -19,6 +19,8 @@ export type HttpipeErrorType =
   | 'entity.too.large'
   | 'body.consumed'
   | 'consumer.aborted'
+  | 'subscriber.lagging'
+  | 'subscriber.stalled'
   | 'service.worker.refused'
   | 'range.refused'
   | 'query.invalid'
@@ -160,6 +162,23 @@ export function consumerAborted (key: string, sent: number): HttpipeError {
     type: 'consumer.aborted',
     channel: key,
     sent
+  })
+}
+
+export function subscriberLagging (key: string, messages: number, bytes: number): HttpipeError {
+  return httpipeError(503, `this subscription to ${key} fell behind by more than ${messages} messages or ${bytes} bytes (limits.eventBacklog, limits.eventBacklogBytes); reconnect to go on`, {
+    type: 'subscriber.lagging',
+    channel: key,
+    limit: messages,
+    bytes
+  })
+}
+
+export function subscriberStalled (key: string, timeout: number): HttpipeError {
+  return httpipeError(503, `this subscription to ${key} took no data for ${timeout} ms while a message waited (limits.stallTimeout)`, {
+    type: 'subscriber.stalled',
+    channel: key,
+    timeout
   })
 }
 

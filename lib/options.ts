@@ -6,6 +6,15 @@ export interface HttpipeOptions {
    * Breach: `408` to the waiting request.
    */
   timeout?: number | undefined
+  /**
+   * How often a waiting request whose connection Node has stopped reading (a producer whose body
+   * is larger than the socket buffers) is probed with an interim response (`100 Continue`, or
+   * `103 Early Hints` to Fetch clients), in ms. A client that has gone answers the probe with a
+   * reset, so it is withdrawn within two intervals. Never sent to HTTP/1.0 clients. `false`: no
+   * interim responses at all (then only `timeout` ends such a wait). Default: `10000` (withdrawn
+   * within 20 s).
+   */
+  probeInterval?: number | false | undefined
   /** Transfers that may run at once on one channel. Default: `1`. */
   concurrency?: number | undefined
   limits?: HttpipeLimits | undefined
@@ -41,10 +50,29 @@ export interface HttpipeLimits {
    * whole to be framed as one event. Default: `1048576` (1 MiB). Breach: `413` to the producer.
    */
   eventSize?: number | undefined
+  /**
+   * Events a live subscription may have queued behind a full socket. Default: `100`. Breach: the
+   * subscription is ended with an `error` event (`subscriber.lagging`).
+   */
+  eventBacklog?: number | undefined
+  /**
+   * Bytes of framed events a live subscription may have queued behind a full socket (references to
+   * events shared by all subscribers, not copies). Default: `16777216` (16 MiB). Breach: as
+   * `eventBacklog`.
+   */
+  eventBacklogBytes?: number | undefined
+  /**
+   * Longest time, in ms, a subscriber's socket may take no data while a message waits on it: a
+   * pubsub subscriber is then cut off (the broadcast goes on for the rest), a live subscription
+   * ended with an `error` event (`subscriber.stalled`). Default: `30000`.
+   */
+  stallTimeout?: number | undefined
 }
 
 export interface ResolvedOptions {
   readonly timeout: number
+  /** `false`: never probe. */
+  readonly probeInterval: number | false
   readonly concurrency: number
   readonly bodySize: number
   readonly waitersPerChannel: number
@@ -52,13 +80,16 @@ export interface ResolvedOptions {
   readonly listing: boolean
   readonly links: boolean
   readonly eventSize: number
+  readonly eventBacklog: number
+  readonly eventBacklogBytes: number
+  readonly stallTimeout: number
   /** `false`, `'*'`, or the one allowed origin. */
   readonly cors: false | string
   readonly ui: boolean
 }
 
-const OPTION_NAMES = ['timeout', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui'] as const
-const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize'] as const
+const OPTION_NAMES = ['timeout', 'probeInterval', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui'] as const
+const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize', 'eventBacklog', 'eventBacklogBytes', 'stallTimeout'] as const
 
 /** The two levels options live at, for "did you mean" hints that cross from one to the other. */
 interface OptionLevel {
@@ -75,17 +106,24 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPlainObject('options', options)
   expectKnownKeys(TOP_LEVEL, options, LIMITS_LEVEL)
-  const { timeout, concurrency = 1, limits = {}, listing = true, links = true, cors = false, ui = false } = options
+  const { timeout, probeInterval = 10_000, concurrency = 1, limits = {}, listing = true, links = true, cors = false, ui = false } = options
   expectPlainObject('limits', limits)
   expectKnownKeys(LIMITS_LEVEL, limits, TOP_LEVEL)
   const { bodySize, waitersPerChannel = 5000, waiters = 50_000, eventSize = 1024 * 1024 } = limits
+  const { eventBacklog = 100, eventBacklogBytes = 16 * 1024 * 1024, stallTimeout = 30_000 } = limits
 
   if (timeout !== undefined) expectPositiveInteger('timeout', timeout, 'ms', MAX_TIMER_MS)
+  if (probeInterval !== false && !isPositiveInteger(probeInterval, MAX_TIMER_MS)) {
+    throw optionError('probeInterval', `must be a positive integer up to ${MAX_TIMER_MS} (ms) or false`, probeInterval)
+  }
   expectPositiveInteger('concurrency', concurrency, 'transfers per channel')
   if (bodySize !== undefined) expectPositiveInteger('limits.bodySize', bodySize, 'bytes')
   expectPositiveInteger('limits.waitersPerChannel', waitersPerChannel, 'requests')
   expectPositiveInteger('limits.waiters', waiters, 'requests')
   expectPositiveInteger('limits.eventSize', eventSize, 'bytes')
+  expectPositiveInteger('limits.eventBacklog', eventBacklog, 'events')
+  expectPositiveInteger('limits.eventBacklogBytes', eventBacklogBytes, 'bytes')
+  expectPositiveInteger('limits.stallTimeout', stallTimeout, 'ms', MAX_TIMER_MS)
   expectBoolean('listing', listing)
   expectBoolean('links', links)
   expectBoolean('ui', ui)
@@ -93,6 +131,7 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
 
   return Object.freeze({
     timeout: timeout ?? Infinity,
+    probeInterval,
     concurrency,
     bodySize: bodySize ?? Infinity,
     waitersPerChannel,
@@ -100,6 +139,9 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
     listing,
     links,
     eventSize,
+    eventBacklog,
+    eventBacklogBytes,
+    stallTimeout,
     cors: cors === true ? '*' : cors,
     ui
   })
@@ -115,8 +157,12 @@ function describe (value: unknown): string {
   return JSON.stringify(value) ?? String(value)
 }
 
+function isPositiveInteger (value: unknown, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= max
+}
+
 function expectPositiveInteger (name: string, value: unknown, unit: string, max = Number.MAX_SAFE_INTEGER): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+  if (!isPositiveInteger(value, max)) {
     const range = max === Number.MAX_SAFE_INTEGER ? '' : ` up to ${max}`
     throw optionError(name, `must be a positive integer${range} (${unit})`, value)
   }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Readable, Writable } from 'node:stream'
 import { consumerHeaders } from './consumer-headers'
+import { cutConnection } from './cut'
 import { consumerAborted, entityTooLarge, headerNotRelayable } from './errors'
 import { isServerResponse } from './http2-compat'
 
@@ -29,8 +30,16 @@ export type MessageSink = ServerResponse | Writable
  * Resolves once the consumer's response has finished (`delivered`), or with the error for the
  * producer.
  *
- * On any failure the consumer's response is destroyed, so its client sees a truncated body, never
- * a clean one; the producer's request is left open and paused, so it can still be answered.
+ * On any failure the consumer's connection is reset ({@link cutConnection}), so its client sees an
+ * error, never a clean short message; the producer's request is left open and paused, so it can
+ * still be answered.
+ *
+ * `departed`, when given, is asked one turn of the event loop after the producer's body has ended,
+ * before the consumer's response is ended: `true` (its client had gone, its end came with the end of
+ * its connection) fails the transfer instead. That is for a producer whose departure could have
+ * gone unseen while it waited (see departure-probe.ts): its whole body and its FIN may have been
+ * waiting, unread, in the server's buffers. The last byte of a body with a `Content-Length` is
+ * held back until then, since a consumer that has every declared byte has a complete message.
  *
  * This is `stream.pipeline()`'s contract for one source and one sink, written out: `pipeline()`
  * would destroy the producer's socket on failure, and its per-call AbortController (a DOMException
@@ -41,7 +50,8 @@ export async function relay (
   source: MessageSource,
   consumer: MessageSink,
   bodySize: number,
-  progress: RelayProgress
+  progress: RelayProgress,
+  departed?: () => boolean
 ): Promise<RelayOutcome> {
   const producer = source.body
   return await new Promise<RelayOutcome>(resolve => {
@@ -49,14 +59,16 @@ export async function relay (
     let producerEnded = false
     // Attached on the first full write only: a small message never needs it (as in pipe()).
     let drainArmed = false
+    const declared = departed === undefined ? NaN : Number(source.headers['content-length'])
+    let lastByte: Buffer | undefined
 
     function settle (error?: Error): void {
       if (settled) return
       settled = true
       cleanup()
       if (error === undefined) return resolve({ delivered: true, bytes: progress.bytes })
-      // Cut the consumer off: a clean end would pass a partial message off as complete.
-      consumer.destroy()
+      // Cut the consumer off with a reset: a clean end would pass a partial message off as complete.
+      cutConnection(consumer)
       if (!producerEnded) producer.pause()
       resolve({ delivered: false, bytes: progress.bytes, error })
     }
@@ -64,6 +76,11 @@ export async function relay (
     function onData (chunk: Buffer): void {
       progress.bytes += chunk.length
       if (progress.bytes > bodySize) return settle(entityTooLarge(bodySize, progress.bytes))
+      if (progress.bytes === declared) {
+        lastByte = chunk.subarray(chunk.length - 1)
+        chunk = chunk.subarray(0, chunk.length - 1)
+        if (chunk.length === 0) return
+      }
       if (consumer.write(chunk)) return
       producer.pause()
       if (!drainArmed) {
@@ -74,7 +91,16 @@ export async function relay (
     function onDrain (): void { producer.resume() }
     function onProducerEnd (): void {
       producerEnded = true
-      consumer.end()
+      if (departed === undefined) {
+        consumer.end()
+        return
+      }
+      // The connection's end, read right after the body, is seen within this turn.
+      setImmediate(() => {
+        if (settled) return
+        if (departed()) return settle(new Error(`the producer on channel ${key} disconnected as its body ended`))
+        consumer.end(lastByte)
+      })
     }
     function onConsumerFinish (): void { settle() }
     function onProducerGone (): void {

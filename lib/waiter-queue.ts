@@ -52,6 +52,18 @@ export class WaiterQueue<T> {
     return true
   }
 
+  /** Returns every value in order, removing those `keep` turns down (all of them without it). */
+  sweep (keep?: (value: T) => boolean): T[] {
+    const values: T[] = []
+    for (let node = this.#head; node !== undefined;) {
+      const next = node.next
+      values.push(node.value)
+      if (keep?.(node.value) !== true) this.remove(node)
+      node = next
+    }
+    return values
+  }
+
   /** Empties the queue, returning its values in order. */
   clear (): T[] {
     const values: T[] = []

@@ -68,20 +68,23 @@ export function open (url: string, method: string, headers: Record<string, strin
   let onResponse: (res: IncomingMessage) => void = () => {}
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     onResponse = resolve
-    req.once('error', reject)
+    req.on('error', reject)
   })
   req.once('response', res => { onResponse(res) })
   const done = new Promise<RawResponse>((resolve, reject) => {
-    req.once('error', reject)
+    let finish: ((complete: boolean) => void) | undefined
+    // A reset once the response has begun is a cut body (a consumer cut off), not a failed request.
+    req.on('error', err => { if (finish === undefined) reject(err); else finish(false) })
     req.once('response', res => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      const finish = (complete: boolean): void => {
+      const settle = (complete: boolean): void => {
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete })
       }
-      res.once('end', () => { finish(res.complete) })
-      res.once('error', () => { finish(false) })
-      res.once('close', () => { if (!res.complete) finish(false) })
+      finish = settle
+      res.once('end', () => { settle(res.complete) })
+      res.once('error', () => { settle(false) })
+      res.once('close', () => { if (!res.complete) settle(false) })
     })
   })
   // Callers that only care about `response` should not see unhandled rejections from `done`.

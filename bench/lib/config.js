@@ -3,7 +3,7 @@
 
 const path = require('node:path')
 
-const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale', 'deploy']
+const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale', 'fanout', 'deploy']
 
 const FULL = {
   rounds: 3,
@@ -20,7 +20,10 @@ const FULL = {
   scaleChannels: [1, 1000, 100000],
   scaleConcurrency: 16,
   scaleWarmup: 1,
-  scaleDuration: 4
+  scaleDuration: 4,
+  fanoutSubscribers: [1, 100, 5000],
+  fanoutSizes: [1024, 1024 ** 2],
+  fanoutDuration: 3
 }
 
 const QUICK = {
@@ -38,14 +41,18 @@ const QUICK = {
   scaleChannels: [1, 1000, 100000],
   scaleConcurrency: 16,
   scaleWarmup: 0.3,
-  scaleDuration: 0.7
+  scaleDuration: 0.7,
+  fanoutSubscribers: [1, 100, 5000],
+  fanoutSizes: [1024, 1024 ** 2],
+  fanoutDuration: 1
 }
 
 const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] builds dist/ first)
 
   --quick                   smoke-test preset (1 round, small sizes, short runs; under ~2 minutes)
   --rounds N                rounds of A B C D per measurement (full: 3)
-  --servers LIST            comma list of A,B,C,D or node,express,httpipe-express,httpipe-cli (default all)
+  --servers LIST            comma list of A,B,C,D,S or node,express,httpipe-express,httpipe-cli,node-sse (default all;
+                            S, the SSE fan-out baseline, runs only in the fanout scenario, A and B never do)
   --scenarios LIST          comma list of ${ALL_SCENARIOS.join(',')} (default all)
   --bulk-size SIZE          bulk transfer size, e.g. 2GiB (full: 2GiB)
   --verify-size SIZE        sha256-verified transfer size (full: 64MiB)
@@ -61,6 +68,9 @@ const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] buil
   --scale-concurrency N     pair loops in the scale scenario (full: 16)
   --scale-warmup SECONDS    (full: 1)
   --scale-duration SECONDS  (full: 4)
+  --fanout-subscribers LIST live subscribers per fanout run (full: 1,100,5000; the largest is also the stalled run)
+  --fanout-sizes LIST       fanout message sizes (full: 1KiB,1MiB)
+  --fanout-duration SECONDS measured time of each fanout run, at least two messages (full: 3)
   --stall-timeout SECONDS   a request without a response for this long is an error (default 10)
   --port-base PORT          first port for servers; each server process gets the next free one (default 21000)
   --dist DIR                httpipe build to test (default ./dist)
@@ -118,6 +128,9 @@ const FLAGS = {
   '--scale-concurrency': (c, v, f) => { c.scaleConcurrency = parseIntegerList(v, f)[0] },
   '--scale-warmup': (c, v, f) => { c.scaleWarmup = Number(v); if (!(c.scaleWarmup >= 0)) throw new Error(`${f}: expected >= 0`) },
   '--scale-duration': (c, v, f) => { c.scaleDuration = parsePositiveNumber(v, f) },
+  '--fanout-subscribers': (c, v, f) => { c.fanoutSubscribers = parseIntegerList(v, f) },
+  '--fanout-sizes': (c, v, f) => { c.fanoutSizes = String(v).split(',').filter(Boolean).map((size) => parseSize(size, f)) },
+  '--fanout-duration': (c, v, f) => { c.fanoutDuration = parsePositiveNumber(v, f) },
   '--stall-timeout': (c, v, f) => { c.stallTimeoutMs = parsePositiveNumber(v, f) * 1000 },
   '--port-base': (c, v, f) => { c.portBase = parseIntegerList(v, f)[0] },
   '--dist': (c, v) => { c.dist = path.resolve(v) },
@@ -131,7 +144,7 @@ function parseArgs (argv) {
   const config = {
     preset: quick ? 'quick' : 'full',
     ...(quick ? QUICK : FULL),
-    servers: ['A', 'B', 'C', 'D'],
+    servers: ['A', 'B', 'C', 'D', 'S'],
     scenarios: ALL_SCENARIOS.slice(),
     stallTimeoutMs: 10000,
     readyTimeoutMs: 10000,

@@ -59,6 +59,7 @@ function ratioColumns (servers) {
   const columns = []
   if (present.has('A')) for (const key of ['B', 'C', 'D']) if (present.has(key)) columns.push([key, 'A'])
   if (present.has('B') && present.has('C')) columns.push(['C', 'B'])
+  if (present.has('S')) for (const key of ['C', 'D']) if (present.has(key)) columns.push([key, 'S'])
   return columns
 }
 
@@ -70,7 +71,7 @@ function scenarioTable (scenario, variants, servers, results) {
     `|${header.map((_, index) => (index < 2 ? '---' : '---:')).join('|')}|`
   ]
   for (const variant of variants) {
-    for (const metric of scenario.metrics) {
+    for (const metric of variant.metrics ?? scenario.metrics) {
       const byServer = {}
       const cells = servers.map((server) => {
         const records = results.filter((r) => r.scenario === scenario.id && r.variant === variant.id && r.server === server.key)
@@ -99,7 +100,7 @@ function problemNotes (scenario, variants, results) {
   return notes
 }
 
-function renderMarkdown ({ machine, config, servers, scenarios, results, startedAt, finishedAt }) {
+function renderMarkdown ({ machine, config, servers, scenarios, results, startedAt, finishedAt, serversOf = (_, all) => all }) {
   const minutes = ((finishedAt - startedAt) / 60000).toFixed(1)
   const out = [
     '# httpipe benchmark',
@@ -117,7 +118,7 @@ function renderMarkdown ({ machine, config, servers, scenarios, results, started
   ]
   for (const scenario of scenarios) {
     const variants = scenario.variants(config)
-    out.push(`## ${scenario.title}`, '', scenario.description, '', scenarioTable(scenario, variants, servers, results), '')
+    out.push(`## ${scenario.title}`, '', scenario.description, '', scenarioTable(scenario, variants, serversOf(scenario, servers), results), '')
     const notes = problemNotes(scenario, variants, results)
     if (notes.length > 0) out.push(...notes, '')
   }

@@ -30,7 +30,8 @@ const SERVER_DEFINITIONS = [
     script: (config) => path.join(config.dist, 'cli.js'),
     args: (port, config) => ['--port', String(port), '--host', '127.0.0.1', ...config.cliArgs],
     requires: (config) => path.join(config.dist, 'cli.js')
-  }
+  },
+  { key: 'S', id: 'node-sse', label: 'node:http SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'node-sse.js') }
 ]
 
 /** Servers selected by --servers, each with `missing` set when its build output does not exist. */

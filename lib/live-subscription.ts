@@ -1,0 +1,165 @@
+import type { ServerResponse } from 'node:http'
+import { subscriberLagging, subscriberStalled } from './errors'
+import { errorEvent, openEventStream } from './event-stream'
+
+/** How often an idle live subscription gets a comment line, so proxies do not cut it. */
+export const KEEP_ALIVE_MS = 15_000
+
+const KEEP_ALIVE = Buffer.from(': keep-alive\n\n')
+
+/** The bounds of one live subscription's backlog (`limits.eventBacklog*`, `limits.stallTimeout`). */
+export interface BacklogLimits {
+  readonly eventBacklog: number
+  readonly eventBacklogBytes: number
+  readonly stallTimeout: number
+}
+
+const subscriptions = new WeakMap<ServerResponse, LiveSubscription>()
+
+/** The live subscription streaming into `res`, if it is one. */
+export function subscriptionOf (res: ServerResponse): LiveSubscription | undefined {
+  return subscriptions.get(res)
+}
+
+/**
+ * One `text/event-stream` response and the events waiting to go into it. An event is a framed
+ * Buffer shared by every subscriber it goes to: the backlog holds references, never copies.
+ *
+ * Writes go by `res.write()`'s return value and `'drain'`, never by a write callback, which
+ * middleware such as `compression()` drops. While the socket is full, events queue here up to the
+ * bounds, and are written in order as it drains; past a bound, or after `stallTimeout` ms without a
+ * drain, the subscription is ended with an `error` event naming the reason (and destroyed if it
+ * cannot even take that within `stallTimeout`), so one slow reader never holds up the others.
+ */
+export class LiveSubscription {
+  readonly #res: ServerResponse
+  readonly #key: string
+  readonly #limits: BacklogLimits
+  readonly #backlog: Buffer[] = []
+  #backlogBytes = 0
+  /** The last write returned `false`: wait for `'drain'`. */
+  #full = false
+  #stallTimer: NodeJS.Timeout | undefined = undefined
+  readonly #keepAlive: NodeJS.Timeout
+  #onIdle: (() => void) | undefined = undefined
+  /** Set once it passed a backlog bound: the `error` event it ends with once its backlog is written. */
+  #lastEvent: Buffer | undefined = undefined
+  /** Told once when the subscription is over for good (ended or gone), to take it off its channel. */
+  #onOver: (() => void) | undefined
+  readonly #onDrain = (): void => { this.#drained() }
+  readonly #onClose = (): void => { this.#release() }
+
+  constructor (res: ServerResponse, key: string, limits: BacklogLimits, onOver?: () => void) {
+    this.#res = res
+    this.#onOver = onOver
+    this.#key = key
+    this.#limits = limits
+    openEventStream(res, key)
+    this.#keepAlive = setInterval(() => { if (!this.busy) this.#write(KEEP_ALIVE) }, KEEP_ALIVE_MS)
+    res.once('close', this.#onClose)
+    subscriptions.set(res, this)
+  }
+
+  /** Still open: it can take events. */
+  get open (): boolean {
+    return !this.#res.destroyed && !this.#res.writableEnded && this.#lastEvent === undefined
+  }
+
+  /** Its socket is full or events wait in its backlog. */
+  get busy (): boolean {
+    return this.#full || this.#backlog.length > 0
+  }
+
+  /**
+   * Takes one framed event into the socket or the backlog. `false` when the subscription is closed
+   * or has just been ended for passing a backlog bound: it did not take the event.
+   */
+  send (frame: Buffer): boolean {
+    if (!this.open) return false
+    if (!this.busy) return this.#write(frame)
+    if (this.#backlog.length >= this.#limits.eventBacklog || this.#backlogBytes + frame.length > this.#limits.eventBacklogBytes) {
+      // What it took already is still delivered (its publishers were told so), then the reason.
+      this.#lastEvent = errorEvent(subscriberLagging(this.#key, this.#limits.eventBacklog, this.#limits.eventBacklogBytes))
+      this.#onIdle = undefined
+      this.#over()
+      return false
+    }
+    this.#backlog.push(frame)
+    this.#backlogBytes += frame.length
+    return true
+  }
+
+  /** Calls `callback` once nothing waits to be written (at once if so), unless it closes first. */
+  whenIdle (callback: () => void): void {
+    if (!this.busy) return callback()
+    this.#onIdle = callback
+  }
+
+  /** Ends the stream at once with an `error` event saying why; what its backlog held is dropped. */
+  end (reason: Error): void {
+    this.#backlog.length = 0
+    this.#backlogBytes = 0
+    this.#onIdle = undefined
+    if (this.#res.destroyed || this.#res.writableEnded) return
+    this.#finish(errorEvent(reason))
+    this.#over()
+  }
+
+  #over (): void {
+    const onOver = this.#onOver
+    this.#onOver = undefined
+    onOver?.()
+  }
+
+  #finish (event: Buffer): void {
+    this.#res.end(event)
+    // A client that reads nothing would never take even that, and hold its buffers: cut it then.
+    if (this.#res.writableFinished) return
+    const cut = setTimeout(() => { this.#res.destroy() }, this.#limits.stallTimeout)
+    this.#res.once('close', () => { clearTimeout(cut) })
+  }
+
+  /** Writes one event; a sync throw (a broken response) ends this subscription only. */
+  #write (frame: Buffer): boolean {
+    let ok: boolean
+    try {
+      ok = this.#res.write(frame)
+    } catch {
+      this.#res.destroy()
+      return false
+    }
+    if (!ok && !this.#full) {
+      this.#full = true
+      this.#res.once('drain', this.#onDrain)
+      this.#stallTimer = setTimeout(() => {
+        this.end(subscriberStalled(this.#key, this.#limits.stallTimeout))
+      }, this.#limits.stallTimeout)
+    }
+    return true
+  }
+
+  #drained (): void {
+    this.#full = false
+    clearTimeout(this.#stallTimer)
+    this.#stallTimer = undefined
+    while (this.#backlog.length > 0 && !this.#full && !this.#res.destroyed) {
+      const frame = this.#backlog.shift() as Buffer
+      this.#backlogBytes -= frame.length
+      this.#write(frame)
+    }
+    if (this.busy || this.#res.destroyed || this.#res.writableEnded) return
+    if (this.#lastEvent !== undefined) return this.#finish(this.#lastEvent)
+    const onIdle = this.#onIdle
+    this.#onIdle = undefined
+    onIdle?.()
+  }
+
+  #release (): void {
+    clearInterval(this.#keepAlive)
+    clearTimeout(this.#stallTimer)
+    this.#res.off('drain', this.#onDrain)
+    this.#backlog.length = 0
+    this.#backlogBytes = 0
+    this.#onIdle = undefined
+  }
+}
