@@ -186,6 +186,31 @@ describe('a waiting producer that vanishes with a body larger than the socket bu
     return async () => { req.destroy() }
   }
 
+  it.each([
+    ['X-Forwarded-For', '203.0.113.7'], ['Forwarded', 'for=203.0.113.7'], ['Via', '1.1 nginx'], ['X-Real-IP', '203.0.113.7']
+  ])('sends no probe to an upload a proxy passed on (%s): it would reach the proxy, and nginx answers it 408', async (name, value) => {
+    const { port, pipe } = await start(50)
+    const size = MiB
+    const sockets = [true, false].map(proxied => {
+      const socket = connect(port, '127.0.0.1')
+      const headers = `PUT /channels/z/${proxied ? 'proxied' : 'direct'} HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n${proxied ? `${name}: ${value}\r\n` : ''}\r\n`
+      socket.on('error', () => {})
+      socket.write(headers)
+      socket.write(body(size))
+      let received = ''
+      socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+      return { socket, received: () => received }
+    })
+    try {
+      await waitUntil(() => pipe.stats().waitingProducers === 2)
+      // The direct upload is probed every 50 ms once Node stops reading it: wait for two probes.
+      await waitUntil(() => (sockets[1]?.received().split('100 Continue').length ?? 0) > 2, 5000)
+      expect(sockets[0]?.received()).toBe('')
+    } finally {
+      for (const { socket } of sockets) socket.destroy()
+    }
+  })
+
   describe.each(['curl', 'node'] as const)('killed %s client', client => {
     it.each(SIZES)('is withdrawn within two probe intervals (%s), never matched', async (_, size) => {
       const { port, pipe } = await start(250)
