@@ -15,6 +15,7 @@ import { resolveOptions, type HttpipeOptions, type ResolvedOptions } from './opt
 import { normalizeIfReprototyped } from './object-shape'
 import { isQueuedBehind, whenCurrent } from './pipelining'
 import { relay, type MessageSource, type RelayOutcome, type RelayProgress } from './relay'
+import { createReqResMode, type ReqResMode, type ReqResStats } from './request-response/mode'
 import { servePage, wantsPage } from './ui'
 
 /** A transfer or broadcast under way, for progress displays. */
@@ -47,6 +48,8 @@ export interface HttpipeStats {
   bytesTransferred: number
   /** Each running transfer with its progress. */
   transfers: TransferProgress[]
+  /** The request/response mode (`router.reqres`). */
+  reqres: ReqResStats
 }
 
 /** The continuation of an adapter: `next(err)` to report an error, `next()` to pass. */
@@ -65,6 +68,8 @@ export interface HttpipeControls {
 
 export interface PipeCore extends HttpipeControls {
   handle: (req: IncomingMessage, res: ServerResponse, next: Next) => void
+  /** The request/response mode, sharing this core's options, waiter budget, stats() and close(). */
+  handleReqRes: ReqResMode['handle']
 }
 
 /** A request waiting for its counterpart. A class, so every waiter has one shape (a hot path). */
@@ -111,6 +116,9 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   let closed = false
   let idle: (() => void) | undefined
   const whenIdle = new Promise<void>(resolve => { idle = resolve })
+  const reqres = createReqResMode(config, {
+    waitingElsewhere: () => { const { waitingProducers, waitingConsumers } = registry.stats(); return waitingProducers + waitingConsumers }
+  })
 
   function handle (req: IncomingMessage, res: ServerResponse, hostNext: Next): void {
     // Any error to a producer may find it still uploading: one place makes sure it is read.
@@ -428,7 +436,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
       inFlight += entry.bytes
       transfers.push({ ...entry.info, bytes: entry.bytes })
     }
-    return { ...registry.stats(), bytesTransferred: bytesDelivered + inFlight, transfers }
+    return { ...registry.stats(), bytesTransferred: bytesDelivered + inFlight, transfers, reqres: reqres.stats() }
   }
 
   function close (): Promise<void> {
@@ -437,10 +445,10 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
       for (const waiter of registry.evictAll()) reject(waiter, errors.routerClosed())
       resolveIfIdle()
     }
-    return whenIdle
+    return Promise.all([whenIdle, reqres.close()]).then(() => {})
   }
 
-  return { handle, stats, close }
+  return { handle, handleReqRes: reqres.handle, stats, close }
 }
 
 /** `next` for a producer: an error answer is preceded by lingerOnError() (see linger.ts). */

@@ -1,3 +1,5 @@
+import { resolveReqResOptions, type ReqResOptions, type ResolvedReqResOptions } from './request-response/options'
+
 /** Options of `httpipe()` and `createHandler()`. `undefined` anywhere means "the default". */
 export interface HttpipeOptions {
   /**
@@ -33,6 +35,8 @@ export interface HttpipeOptions {
   cors?: boolean | string | undefined
   /** Serve the web page at the mount path (`GET /` asking for `text/html`). Default: `false`. */
   ui?: boolean | undefined
+  /** The request/response mode (`router.reqres`); it shares `timeout` and `limits`. */
+  reqres?: ReqResOptions | undefined
 }
 
 export interface HttpipeLimits {
@@ -86,9 +90,10 @@ export interface ResolvedOptions {
   /** `false`, `'*'`, or the one allowed origin. */
   readonly cors: false | string
   readonly ui: boolean
+  readonly reqres: ResolvedReqResOptions
 }
 
-const OPTION_NAMES = ['timeout', 'probeInterval', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui'] as const
+const OPTION_NAMES = ['timeout', 'probeInterval', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui', 'reqres'] as const
 const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize', 'eventBacklog', 'eventBacklogBytes', 'stallTimeout'] as const
 
 /** The two levels options live at, for "did you mean" hints that cross from one to the other. */
@@ -143,7 +148,8 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
     eventBacklogBytes,
     stallTimeout,
     cors: cors === true ? '*' : cors,
-    ui
+    ui,
+    reqres: resolveReqResOptions(options.reqres)
   })
 }
 

@@ -5,6 +5,7 @@ import { methodNotAllowed, routeNotFound } from './errors'
 import { createHandler, type HttpipeHandler } from './handler'
 import { asHttp1 } from './http2-compat'
 import type { HttpipeOptions } from './options'
+import { isExchangePath } from './request-response/route'
 import { serveHelp, type HelpContext } from './server-help'
 
 export const MOUNT_PATH = '/channels'
@@ -70,6 +71,8 @@ function standaloneListener (options: HttpipeOptions): { pipe: HttpipeHandler, l
       pipe(req, res)
       return
     }
+    // The request/response mode (patchbay's /req and /res), outside the channels' mount.
+    if (isExchangePath(url)) return pipe.reqres(req, res)
     const path = url.split('?')[0] as string
     if (HELP_PATHS.has(path)) {
       if (req.method === 'GET' || req.method === 'HEAD') return serveHelp(req, res, help)
