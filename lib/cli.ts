@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { runExpose } from './cli-expose'
 import { resolveOptions, type HttpipeLimits, type HttpipeOptions } from './options'
 import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type SecureStandaloneServer, type StandaloneServer } from './server'
 import { SHUTDOWN_GRACE_MS, shutdown } from './shutdown'
@@ -10,6 +11,8 @@ import { readTls, watchTls, type TlsFiles } from './tls-files'
 const USAGE = `Usage: httpipe [options]
 
 Patchbay-style HTTP pipes: POST to ${MOUNT_PATH}/{namespace}/{channel}, GET the same path.
+
+Also: httpipe expose --to LOCAL_URL RELAY_URL/res/{namespace}/{channel} (httpipe expose --help)
 
 Options:
   --port N                      port to listen on, 0 for any free port (env PORT; default 3000)
@@ -228,6 +231,8 @@ function displayUrl (host: string, port: number, secure: boolean): string {
  * (waiting requests get 503, running transfers finish) and exits 0. A second signal exits at once.
  */
 export function main (argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): void {
+  // A command of its own (see cli-expose.ts): a client of a relay, not a server.
+  if (argv[0] === 'expose') return runExpose(argv.slice(1))
   let command: CliCommand
   try {
     command = parseCli(argv, env)
