@@ -346,6 +346,8 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
     const { key, producer: requester, consumer: responder } = transfer
     try {
       responder.res.writeHead(200, head)
+      // Now, not with the first body byte: a bodiless request (most) has none until its reply is done.
+      responder.res.flushHeaders()
       return true
     } catch (err) {
       cutConnection(responder.res)
