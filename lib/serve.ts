@@ -33,6 +33,7 @@ interface Target {
   readonly agent: HttpAgent
 }
 
+const DEFAULT_WORKERS = 4
 const MIN_BACKOFF_MS = 100
 const MAX_BACKOFF_MS = 5000
 
@@ -61,6 +62,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 export function serve (url: string | URL, handler: RequestListener, options: ServeOptions = {}): Serving {
   const relay = relayUrl(url)
   if (typeof handler !== 'function') throw new TypeError(`httpipe: serve() needs a (req, res) handler, got ${typeof handler}`)
+  checkWorkers(options.workers ?? DEFAULT_WORKERS)
   const server = createServer(handler)
   const listening = new Promise<URL>((resolve, reject) => {
     server.once('error', reject)
@@ -87,10 +89,8 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
   const relay = relayUrl(url)
   const to = new URL(target)
   if (to.protocol !== 'http:') throw new TypeError(`httpipe: the local server must be an http: URL, got ${JSON.stringify(to.href)}`)
-  const { workers = 4, onError = () => {} } = options
-  if (!Number.isInteger(workers) || workers < 1 || workers > 10_000) {
-    throw new TypeError(`httpipe: option workers must be an integer from 1 to 10000, got ${JSON.stringify(workers)}`)
-  }
+  const { workers = DEFAULT_WORKERS, onError = () => {} } = options
+  checkWorkers(workers)
   const relayAgent = relay.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
   const local: Target = { url: to, agent: new HttpAgent({ keepAlive: true }) }
   const polls = new Set<ClientRequest>()
@@ -204,6 +204,12 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
       })()
       await closing
     }
+  }
+}
+
+function checkWorkers (workers: unknown): void {
+  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 10_000) {
+    throw new TypeError(`httpipe: option workers must be an integer from 1 to 10000, got ${JSON.stringify(workers)}`)
   }
 }
 
