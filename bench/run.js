@@ -16,7 +16,8 @@ const SCENARIOS = {
   'slow-consumer': require('./scenarios/slow-consumer.js'),
   scale: require('./scenarios/scale.js'),
   fanout: require('./scenarios/fanout.js'),
-  deploy: require('./scenarios/deploy.js')
+  deploy: require('./scenarios/deploy.js'),
+  expose: require('./scenarios/expose.js')
 }
 
 // Relay scenarios run on A B C D; a scenario with its own baseline lists its servers (fanout: S C D).
