@@ -458,6 +458,26 @@ for (const adapter of adapters) {
         expect(answered.body.toString()).toBe('part')
       })
 
+      it('takes the next request in the answer to a reply sent with ?switch=true, once the reply was delivered', async () => {
+        const url = await start()
+        const { job, requester } = await takeJob(url)
+        const reply = open(`${url}/res/ns/ch/${job}?switch=true`, 'POST')
+        reply.end('first answer')
+        expect((await requester.done).body.toString()).toBe('first answer')
+        await waitUntil(() => waiting().responders === 1)
+        const second = open(`${url}/req/ns/ch/second`, 'GET')
+        const taken = await reply.done
+        expect(taken.status).toBe(200)
+        expect(taken.headers['pb-uri']).toBe('/second')
+        const next = String(taken.headers['pb-job'])
+        expect(next).toMatch(/^[\w-]{22}$/)
+        // After close(), a delivered reply is answered 200 and takes nothing more.
+        const closing = pipe.close()
+        expect((await send(`${url}/res/ns/ch/${next}?switch=true`, 'POST', 'second answer')).status).toBe(200)
+        expect((await second.done).body.toString()).toBe('second answer')
+        await closing
+      })
+
       it('close(): lets an open job be replied to, and resolves once it is', async () => {
         const url = await start()
         const { job, requester } = await takeJob(url)

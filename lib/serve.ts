@@ -97,35 +97,53 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
   const sleeps = new Set<() => void>()
   const state = { stopping: false }
 
-  /** One poll of the relay: a request handled and answered, or the poll's end (timeout, refusal). */
-  async function serveOne (): Promise<void> {
-    const poll = send(relay, `${relay.pathname}?switch=true`, 'POST', { 'Content-Length': '0' }, relayAgent)
-    polls.add(poll)
-    poll.end()
-    let res: IncomingMessage
+  /**
+   * The answer to a request that waits on the relay for the next job: close() withdraws it. A
+   * reply is withdrawable only once all of it is out (`sent`).
+   */
+  async function waitFor (req: ClientRequest, sent?: Promise<unknown>): Promise<IncomingMessage> {
+    const answered = response(req)
+    answered.catch(() => {})
+    if (sent !== undefined) await Promise.race([sent, answered])
+    polls.add(req)
     try {
-      res = await response(poll)
+      return await answered
     } finally {
-      polls.delete(poll)
+      polls.delete(req)
     }
-    // The relay's `timeout` ended the wait: nothing wrong, poll again.
-    if (res.statusCode === 408) return drain(res)
-    const job = res.headers['pb-job']
-    if (res.statusCode !== 200 || typeof job !== 'string') {
-      const text = await readText(res)
-      throw new Error(`the relay answered ${String(res.statusCode)} to ${relay.href}?switch=true${job === undefined && res.statusCode === 200 ? ' without a Pb-Job header (not an httpipe request/response relay?)' : ''}: ${text.trim()}`)
-    }
-    await answer(res, job)
   }
 
-  /** Forwards one taken request to the local server and its answer to the job URL. */
-  async function answer (taken: IncomingMessage, job: string): Promise<void> {
+  /**
+   * Handles what the relay answered a poll (or a reply sent with `?switch=true`, which doubles as
+   * the next poll): a job is served, and the answer to its reply is returned, to be handled next.
+   */
+  async function handle (res: IncomingMessage, afterReply: boolean): Promise<IncomingMessage | undefined> {
+    const job = res.headers['pb-job']
+    if (res.statusCode === 200 && typeof job === 'string') return await answer(res, job)
+    // A wait the relay's `timeout` ended, or a delivered reply with no next request (after close()).
+    if (res.statusCode === 408 || (afterReply && res.statusCode === 200)) {
+      drain(res)
+      return undefined
+    }
+    const text = (await readText(res)).trim()
+    if (afterReply && res.statusCode !== undefined && res.statusCode < 500) {
+      onError(new Error(`the relay did not deliver a reply: ${res.statusCode} ${text}`))
+      return undefined
+    }
+    throw new Error(`the relay answered ${String(res.statusCode)} to ${relay.href}?switch=true${job === undefined && res.statusCode === 200 ? ' without a Pb-Job header (not an httpipe request/response relay?)' : ''}: ${text}`)
+  }
+
+  /**
+   * Forwards one taken request to the local server and its answer to the job URL. Returns the
+   * relay's answer to the reply: with `?switch=true` (unless stopping), the next job.
+   */
+  async function answer (taken: IncomingMessage, job: string): Promise<IncomingMessage | undefined> {
     const method = String(taken.headers['pb-method'] ?? 'GET')
     const uri = String(taken.headers['pb-uri'] ?? '/')
     const headers = requestHeaders(taken.rawHeaders)
     headers.Host = local.url.host
     const forwarded = send(local.url, joinPath(local.url.pathname, uri), method, headers, local.agent)
-    const replyPath = `${relay.pathname}/${encodeURIComponent(job)}`
+    const replyPath = `${relay.pathname}/${encodeURIComponent(job)}${state.stopping ? '' : '?switch=true'}`
     let localRes: IncomingMessage
     try {
       const [, answered] = await Promise.all([forward(taken, forwarded), response(forwarded)])
@@ -136,7 +154,7 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
       const body = `the local server behind this channel did not answer: ${(err as Error).message}\n`
       const reply = send(relay, replyPath, 'POST', { 'Pb-Status': '502', 'Pb-H-Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }, relayAgent)
       reply.end(body)
-      return await settleReply(reply, method, uri)
+      return await replied(reply, method, uri)
     }
     const bodiless = method === 'HEAD' || localRes.statusCode === 204 || localRes.statusCode === 304
     const replyHeaders: OutgoingHttpHeaders = { ...replyHeadersOf(localRes), 'Pb-Status': String(localRes.statusCode ?? 502) }
@@ -144,19 +162,19 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
     if (bodiless) replyHeaders['Content-Length'] = '0'
     else if (length !== undefined) replyHeaders['Content-Length'] = length
     const reply = send(relay, replyPath, 'POST', replyHeaders, relayAgent)
-    const settled = settleReply(reply, method, uri)
+    const answered = replied(reply, method, uri)
     // A local answer cut mid-body destroys the reply: the relay cuts the requester.
-    await forward(localRes, reply).catch((err: unknown) => { onError(new Error(`the reply to ${method} ${uri} failed: ${(err as Error).message}`)) })
-    await settled
+    forward(localRes, reply).catch((err: unknown) => { onError(new Error(`the reply to ${method} ${uri} failed: ${(err as Error).message}`)) })
+    return await answered
   }
 
-  async function settleReply (reply: ClientRequest, method: string, uri: string): Promise<void> {
+  /** The relay's answer to a reply; `undefined` when the reply failed (reported already). */
+  async function replied (reply: ClientRequest, method: string, uri: string): Promise<IncomingMessage | undefined> {
     try {
-      const res = await response(reply)
-      if (res.statusCode === 200) return drain(res)
-      onError(new Error(`the relay did not deliver the reply to ${method} ${uri}: ${String(res.statusCode)} ${(await readText(res)).trim()}`))
+      return await waitFor(reply, once(reply, 'finish'))
     } catch (err) {
-      onError(new Error(`the reply to ${method} ${uri} failed: ${(err as Error).message}`))
+      if (!state.stopping) onError(new Error(`the reply to ${method} ${uri} failed: ${(err as Error).message}`))
+      return undefined
     }
   }
 
@@ -164,7 +182,14 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
     let delay = 0
     while (!state.stopping) {
       try {
-        await serveOne()
+        let res: IncomingMessage | undefined = await poll()
+        let afterReply = false
+        // Each reply doubles as the next poll; one in flight is seen through even when stopping,
+        // since its answer may be a job to serve (then replied to without asking for another).
+        while (res !== undefined) {
+          res = await handle(res, afterReply)
+          afterReply = true
+        }
         delay = 0
       } catch (err) {
         if (state.stopping) break
@@ -174,6 +199,12 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
         await sleep(delay / 2 + Math.random() * delay / 2)
       }
     }
+  }
+
+  async function poll (): Promise<IncomingMessage> {
+    const req = send(relay, `${relay.pathname}?switch=true`, 'POST', { 'Content-Length': '0' }, relayAgent)
+    req.end()
+    return await waitFor(req)
   }
 
   async function sleep (ms: number): Promise<void> {

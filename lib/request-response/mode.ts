@@ -388,8 +388,15 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
     }).result.then(outcome => {
       job.done()
       if (outcome.ok) {
+        if (res.headersSent || res.destroyed) return
+        // `?switch=true`: delivered, so this request takes the next one, saving the responder a
+        // round trip (its answer, carrying Pb-Job, says the reply arrived); after close(), 200.
+        if (route.twoStep && !closed) {
+          const { namespace, channel } = route
+          return enqueue(new Party(req, res, next, { kind: 'responder', namespace, channel, key, twoStep: true }, undefined), 'consumer')
+        }
         // As a producer's: 200 only once the requester has the whole reply.
-        if (!res.headersSent && !res.destroyed) res.writeHead(200, { 'Content-Length': '0', ...SAFETY_HEADERS }).end()
+        res.writeHead(200, { 'Content-Length': '0', ...SAFETY_HEADERS }).end()
         return
       }
       if (outcome.failed === 'sink') return refuse(req, res, next, errors.requesterGone(key))

@@ -5,7 +5,15 @@ import { exchangeRouteNotFound, invalidName, invalidQuery, quote } from '../erro
 export type ExchangeRoute =
   | { readonly kind: 'requester', readonly namespace: string, readonly channel: string, readonly key: string, readonly uri: string }
   | { readonly kind: 'responder', readonly namespace: string, readonly channel: string, readonly key: string, readonly twoStep: boolean }
-  | { readonly kind: 'reply', readonly namespace: string, readonly channel: string, readonly key: string, readonly job: string }
+  | {
+    readonly kind: 'reply',
+    readonly namespace: string,
+    readonly channel: string,
+    readonly key: string,
+    readonly job: string
+    /** `?switch=true` on a reply: once it is delivered, wait for the next request as a two-step responder. */
+    readonly twoStep: boolean
+  }
 
 /** Whether a URL is one the mode serves (`/req/…` or `/res/…`); others pass to the next handler. */
 export function isExchangePath (url: string): boolean {
@@ -34,7 +42,7 @@ export function parseExchangeRoute (url: string): ExchangeRoute {
   const rest = segments.slice(4)
   if (rest.length > 0 && rest[rest.length - 1] === '') rest.pop()
   if (rest.length === 0) return { kind: 'responder', namespace, channel, key, twoStep: switchFlag(query) }
-  if (rest.length === 1) return { kind: 'reply', namespace, channel, key, job: rest[0] as string }
+  if (rest.length === 1) return { kind: 'reply', namespace, channel, key, job: rest[0] as string, twoStep: switchFlag(query) }
   throw exchangeRouteNotFound(path)
 }
 
