@@ -1,0 +1,71 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { sendError } from '../lib/error-response'
+import { accessDeniedForTest } from './helpers/reqres-access'
+import { resolveOptions } from '../lib/options'
+import { createReqResMode, type AccessCheck, type ReqResAccess, type ReqResMode } from '../lib/request-response/mode'
+import { open, send, waitUntil } from './helpers/http'
+
+// The mode's access seam, which the router wires to its `authorize` option (issue 13): asked once
+// per request with `request` or `respond`, before the request queues or any body byte is read.
+
+let server: Server | undefined
+afterEach(async () => {
+  server?.closeAllConnections()
+  await new Promise<void>(resolve => { if (server === undefined) resolve(); else server.close(() => { resolve() }) })
+  server = undefined
+})
+
+async function start (authorize: AccessCheck): Promise<{ url: string, mode: ReqResMode }> {
+  const mode = createReqResMode(resolveOptions(), { waitingElsewhere: () => 0, authorize })
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const answer = (err?: unknown): void => { sendError(req, res, err ?? new Error('not found')) }
+    mode.handle(req, res, answer, answer)
+  })
+  await new Promise<void>(resolve => server?.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, mode }
+}
+
+describe('request/response mode with an access check', () => {
+  it('asks request for requesters and respond for responders and replies, with the names', async () => {
+    const asked: ReqResAccess[] = []
+    const { url, mode } = await start((_req, access) => { asked.push(access); return undefined })
+    const responder = open(`${url}/res/n%C3%A9/ch?switch=true`, 'POST')
+    responder.end()
+    await waitUntil(() => mode.stats().waitingResponders === 1)
+    const requester = open(`${url}/req/n%C3%A9/ch/x`, 'GET')
+    const job = String((await responder.done).headers['pb-job'])
+    await send(`${url}/res/n%C3%A9/ch/${job}`, 'POST', 'ok')
+    expect((await requester.done).body.toString()).toBe('ok')
+    expect(asked).toEqual([
+      { action: 'respond', namespace: 'né', channel: 'ch' },
+      { action: 'request', namespace: 'né', channel: 'ch' },
+      { action: 'respond', namespace: 'né', channel: 'ch' }
+    ])
+  })
+
+  it('turns away a denied request before it queues, synchronously or not', async () => {
+    const { url, mode } = await start((_req, access) => access.action === 'request' ? accessDeniedForTest() : Promise.resolve(accessDeniedForTest()))
+    expect((await send(`${url}/req/ns/ch`, 'GET')).status).toBe(403)
+    expect((await send(`${url}/res/ns/ch`, 'POST', 'x'.repeat(100_000))).status).toBe(403)
+    expect(mode.stats()).toMatchObject({ waitingRequesters: 0, waitingResponders: 0 })
+  })
+
+  it('leaves nothing behind when a client leaves while its check is pending, and answers 503 after close()', async () => {
+    let release: (verdict: undefined) => void = () => {}
+    let asked = 0
+    const { url, mode } = await start(async () => { asked++; return await new Promise<undefined>(resolve => { release = resolve }) })
+    const gone = open(`${url}/req/ns/ch`, 'GET')
+    await waitUntil(() => asked === 1)
+    gone.destroy()
+    await gone.done.catch(() => {})
+    const closedMeanwhile = open(`${url}/req/ns/ch`, 'GET')
+    await waitUntil(() => asked === 2)
+    const closing = mode.close()
+    release(undefined)
+    expect((await closedMeanwhile.done).status).toBe(503)
+    await closing
+    expect(mode.stats()).toMatchObject({ waitingRequesters: 0, waitingResponders: 0, exchanges: 0 })
+  })
+})
