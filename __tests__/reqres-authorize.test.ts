@@ -5,6 +5,7 @@ import { sendError } from '../lib/error-response'
 import { accessDeniedForTest } from './helpers/reqres-access'
 import { resolveOptions } from '../lib/options'
 import { createReqResMode, type AccessCheck, type ReqResAccess, type ReqResMode } from '../lib/request-response/mode'
+import { TransferTracker } from '../lib/transfer-tracker'
 import { open, send, waitUntil } from './helpers/http'
 
 // The mode's access seam, which the router wires to its `authorize` option (issue 13): asked once
@@ -17,14 +18,20 @@ afterEach(async () => {
   server = undefined
 })
 
-async function start (authorize: AccessCheck): Promise<{ url: string, mode: ReqResMode }> {
-  const mode = createReqResMode(resolveOptions(), { waitingElsewhere: () => 0, authorize })
+async function start (authorize: AccessCheck): Promise<{ url: string, mode: ReqResMode, close: () => Promise<void> }> {
+  const tracker = new TransferTracker()
+  const mode = createReqResMode(resolveOptions(), tracker, { waitingElsewhere: () => 0, authorize })
+  // What the router's close() does for the mode.
+  const close = async (): Promise<void> => {
+    mode.turnAwayAll()
+    await tracker.close()
+  }
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const answer = (err?: unknown): void => { sendError(req, res, err ?? new Error('not found')) }
     mode.handle(req, res, answer, answer)
   })
   await new Promise<void>(resolve => server?.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, mode }
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, mode, close }
 }
 
 describe('request/response mode with an access check', () => {
@@ -55,14 +62,14 @@ describe('request/response mode with an access check', () => {
   it('leaves nothing behind when a client leaves while its check is pending, and answers 503 after close()', async () => {
     let release: (verdict: undefined) => void = () => {}
     let asked = 0
-    const { url, mode } = await start(async () => { asked++; return await new Promise<undefined>(resolve => { release = resolve }) })
+    const { url, mode, close } = await start(async () => { asked++; return await new Promise<undefined>(resolve => { release = resolve }) })
     const gone = open(`${url}/req/ns/ch`, 'GET')
     await waitUntil(() => asked === 1)
     gone.destroy()
     await gone.done.catch(() => {})
     const closedMeanwhile = open(`${url}/req/ns/ch`, 'GET')
     await waitUntil(() => asked === 2)
-    const closing = mode.close()
+    const closing = close()
     release(undefined)
     expect((await closedMeanwhile.done).status).toBe(503)
     await closing

@@ -242,7 +242,7 @@ describe.each(adapters)('routes ($name)', ({ create }) => {
       const waitingConsumer = open(`${url}/b/one`, 'GET')
       await waitUntil(() => pipe.stats().waitingProducers === 1 && pipe.stats().waitingConsumers === 1 && pipe.stats().bytesTransferred === 5)
       const { transfers, ...counts } = pipe.stats()
-      expect(counts).toEqual({ namespaces: 2, channels: 3, waitingProducers: 1, waitingConsumers: 1, runningTransfers: 1, bytesTransferred: 5 })
+      expect(counts).toEqual({ namespaces: 2, channels: 3, waitingProducers: 1, waitingConsumers: 1, runningTransfers: 1, bytesTransferred: 5, reqres: IDLE_REQRES })
       expect(transfers).toEqual([{ namespace: 'a', channel: 'one', bytes: 5, total: undefined, receivers: 1, pubsub: false, startedAt: expect.any(Number) }])
 
       producer.end('678')
@@ -342,7 +342,7 @@ describe('express router dispatch', () => {
     const pipe = httpipe()
     expect(typeof pipe).toBe('function')
     expect(pipe.length).toBe(3)
-    expect(Object.keys(pipe).sort()).toEqual(['close', 'stats'])
+    expect(Object.keys(pipe).sort()).toEqual(['close', 'reqres', 'stats'])
     expect('use' in pipe || 'stack' in pipe || 'handle' in pipe).toBe(false)
     const router = express.Router()
     router.use(pipe)

@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
-import { consumerContentType, SAFETY_HEADERS } from '../consumer-headers'
+import { consumerContentType } from '../consumer-headers'
+import { SAFETY_HEADERS } from '../response-headers'
 import { statusInvalid } from '../errors'
 
 // Pure: how a request is shown to a responder, and how a responder's reply is shown to the

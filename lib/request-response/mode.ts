@@ -1,10 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { ChannelRegistry, type Role, type Ticket, type Transfer } from '../channel-registry'
-import { SAFETY_HEADERS } from '../consumer-headers'
+import { ChannelRegistry, type Admission, type Ticket, type Transfer } from '../channel-registry'
 import { cutConnection } from '../cut'
 import * as errors from '../errors'
 import { lingerOnError } from '../linger'
 import type { ResolvedOptions } from '../options'
+import { SAFETY_HEADERS } from '../response-headers'
+import type { TransferTracker, Tracked } from '../transfer-tracker'
 import { parseReply, replyHead, requestHead, type Reply } from './headers'
 import { JobTable } from './jobs'
 import { pump, type PumpFailure } from './pump'
@@ -51,8 +52,12 @@ export interface ReqResMode {
   /** Serves `/req/…` and `/res/…`; any other path is handed to `pass`. */
   readonly handle: (req: IncomingMessage, res: ServerResponse, next: Next, pass: () => void) => void
   readonly stats: () => ReqResStats
-  /** New requesters and responders get `503`; running exchanges, and replies to open jobs, finish. */
-  readonly close: () => Promise<void>
+  /**
+   * For the router's close(): waiting requesters and responders get `503`. New ones get it once
+   * the tracker is closed; running exchanges, and replies to open jobs, finish, and the tracker's
+   * close() waits for them.
+   */
+  readonly turnAwayAll: () => void
 }
 
 type Requester = Extract<ExchangeRoute, { kind: 'requester' }>
@@ -60,7 +65,7 @@ type Responder = Extract<ExchangeRoute, { kind: 'responder' }>
 
 /** A requester or responder waiting for its counterpart. */
 class Party {
-  ticket: Ticket<Party> | undefined = undefined
+  ticket: Ticket<Party, Party> | undefined = undefined
   timer: NodeJS.Timeout | undefined = undefined
   onGone: ((party: Party) => void) | undefined = undefined
   readonly onClose = (): void => { this.onGone?.(this) }
@@ -79,6 +84,8 @@ class Party {
 interface Exchange {
   readonly request: { bytes: number }
   readonly reply: { bytes: number }
+  /** Its entry in the router's tracker: stats() count it, close() waits for it. */
+  readonly tracked: Tracked
 }
 
 interface Job {
@@ -96,7 +103,7 @@ interface Job {
  * responders meet FIFO per channel in a registry of their own (requesters as its producers,
  * responders as its consumers), under the router's `timeout` and `limits`.
  */
-export function createReqResMode (config: ResolvedOptions, shared: SharedWithRouter): ReqResMode {
+export function createReqResMode (config: ResolvedOptions, tracker: TransferTracker, shared: SharedWithRouter): ReqResMode {
   const { bodySize, reqres: { jobTimeout, forward } } = config
   // Each responder takes one request at a time, so the number of responders is the concurrency:
   // no gate. `waiters` is read per admission: the router's channels draw on the same budget.
@@ -105,13 +112,10 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
     waitersPerChannel: config.waitersPerChannel,
     get waiters () { return config.waiters - shared.waitingElsewhere() }
   }
-  const registry = new ChannelRegistry<Party>(limits, startExchange)
+  const registry = new ChannelRegistry<Party, Party>(limits)
   const jobs = new JobTable<Job>(jobTimeout)
   const running = new Set<Exchange>()
   let bytesDone = 0
-  let closed = false
-  let idle: () => void = () => {}
-  const whenIdle = new Promise<void>(resolve => { idle = resolve })
 
   function handle (req: IncomingMessage, res: ServerResponse, next: Next, pass: () => void): void {
     const url = req.url ?? '/'
@@ -135,7 +139,7 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
       return errors.methodNotAllowed(req.method ?? '', ['POST', 'PUT'])
     }
     // Replies to open jobs are still taken: they finish exchanges that are under way.
-    if (closed && route.kind !== 'reply') return errors.routerClosed()
+    if (tracker.closed && route.kind !== 'reply') return errors.routerClosed()
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > bodySize && route.kind !== 'reply') {
       return errors.entityTooLarge(bodySize, Number(declared))
@@ -159,7 +163,7 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
     verdict.then(denial => {
       if (res.destroyed || res.writableEnded) return
       if (denial !== undefined) return refuse(req, res, next, denial)
-      if (closed && route.kind !== 'reply') return refuse(req, res, next, errors.routerClosed())
+      if (tracker.closed && route.kind !== 'reply') return refuse(req, res, next, errors.routerClosed())
       go()
     }, (err: unknown) => { refuse(req, res, next, err) })
   }
@@ -167,7 +171,7 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
   function accept (route: ExchangeRoute, req: IncomingMessage, res: ServerResponse, next: Next): void {
     switch (route.kind) {
       case 'requester':
-        return enqueue(new Party(req, res, next, route, undefined), 'producer')
+        return enqueue(new Party(req, res, next, route, undefined), 'requester')
       case 'responder': {
         let reply: Reply | undefined
         if (!route.twoStep) {
@@ -180,21 +184,21 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
           // A two-step responder's body means nothing: its reply comes in a request of its own.
           req.resume()
         }
-        return enqueue(new Party(req, res, next, route, reply), 'consumer')
+        return enqueue(new Party(req, res, next, route, reply), 'responder')
       }
       case 'reply':
         return acceptReply(route, req, res, next)
     }
   }
 
-  function enqueue (party: Party, role: Role): void {
+  function enqueue (party: Party, role: 'requester' | 'responder'): void {
     const { namespace, channel, key } = party.route
-    const admitted = registry.enqueue(namespace, channel, role, party)
+    const admitted: Admission<Party, Party> = role === 'requester' ? registry.enqueueProducer(namespace, channel, party) : registry.enqueueConsumer(namespace, channel, party)
     if (typeof admitted === 'string') {
       return refuse(party.req, party.res, party.next, admitted === 'channel.full' ? errors.channelFull(key, config.waitersPerChannel) : errors.routerFull(config.waiters))
     }
-    // Matched by its own arrival: the exchange has started.
-    if (!registry.waits(admitted)) return
+    // Matched by its own arrival: the exchange starts.
+    if (admitted.kind === 'transfer') return startExchange(admitted)
     party.ticket = admitted
     party.onGone = withdraw
     party.res.on('close', party.onClose)
@@ -219,19 +223,34 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
     party.onGone = undefined
   }
 
-  function startExchange (transfer: Transfer<Party>): void {
+  function startExchange (transfer: Transfer<Party, Party>): void {
     settle(transfer.producer)
     settle(transfer.consumer)
-    const exchange: Exchange = { request: { bytes: 0 }, reply: { bytes: 0 } }
+    const length = transfer.producer.req.headers['content-length']
+    const tracked = tracker.start({
+      namespace: transfer.namespace,
+      channel: transfer.channel,
+      total: length === undefined ? undefined : Number(length),
+      receivers: 1,
+      pubsub: false,
+      startedAt: Date.now()
+    })
+    const exchange: Exchange = { request: { bytes: 0 }, reply: { bytes: 0 }, tracked }
     running.add(exchange)
     const run = transfer.consumer.reply === undefined ? runTwoStep : runDirect
     run(transfer, exchange).catch((err: unknown) => {
       // A guard that fails closed: every stream failure is handled inside.
       transfer.producer.res.destroy(err as Error)
       transfer.consumer.res.destroy(err as Error)
-      registry.finish(transfer)
+      finish(transfer)
       untrack(exchange)
     })
+  }
+
+  /** Gives the channel back; with no concurrency gate, nothing waits behind it (but start it if so). */
+  function finish (transfer: Transfer<Party, Party>): void {
+    const next = registry.finish(transfer)
+    if (next !== undefined) startExchange(next)
   }
 
   /**
@@ -239,17 +258,18 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
    * reply, streams to the requester. Its response ends only once the reply has reached the
    * requester in full: a reply that fails cuts it instead, which is how the responder learns.
    */
-  async function runDirect (transfer: Transfer<Party>, exchange: Exchange): Promise<void> {
+  async function runDirect (transfer: Transfer<Party, Party>, exchange: Exchange): Promise<void> {
     const { key, producer: requester, consumer: responder } = transfer
     const reply = responder.reply as Reply
     if (!writeRequestHead(transfer, requestHead(requester.req, (requester.route as Requester).uri, forward))) {
-      registry.finish(transfer)
+      finish(transfer)
       return untrack(exchange)
     }
-    const requestLeg = pump(requester.req, responder.res, { limit: bodySize, progress: exchange.request, end: false })
+    const requestLeg = pump(requester.req, responder.res, { limit: bodySize, progress: exchange.request, shared: exchange.tracked, end: false })
     const replyLeg = pump(responder.req, requester.res, {
       limit: bodySize,
       progress: exchange.reply,
+      shared: exchange.tracked,
       head: () => { requester.res.writeHead(reply.status, replyHead(reply, requester.req.method)) }
     })
     let failed = false
@@ -272,7 +292,7 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
       replyLeg.result.then(outcome => { if (!outcome.ok) onFailure('reply', outcome.failed) })
     ])
     if (!failed) responder.res.end()
-    registry.finish(transfer)
+    finish(transfer)
     untrack(exchange)
   }
 
@@ -280,7 +300,7 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
    * Two-step mode: the responder's response carries the request and a job id; the reply comes
    * later, to `/res/{ns}/{ch}/{job}` (see acceptReply).
    */
-  async function runTwoStep (transfer: Transfer<Party>, exchange: Exchange): Promise<void> {
+  async function runTwoStep (transfer: Transfer<Party, Party>, exchange: Exchange): Promise<void> {
     const { key, producer: requester, consumer: responder } = transfer
     let over = false
     let delivered = false
@@ -312,13 +332,13 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
     const length = requestLength(requester.req)
     if (length !== undefined) head['Content-Length'] = length
     if (!writeRequestHead(transfer, { ...head, 'Pb-Job': id })) {
-      registry.finish(transfer)
+      finish(transfer)
       jobs.end(id, 'used')
       delivered = true
       return job.done()
     }
-    const outcome = await pump(requester.req, responder.res, { limit: bodySize, progress: exchange.request }).result
-    registry.finish(transfer)
+    const outcome = await pump(requester.req, responder.res, { limit: bodySize, progress: exchange.request, shared: exchange.tracked }).result
+    finish(transfer)
     if (outcome.ok) {
       // The wait for a reply starts once the responder has the whole request, and ends when it starts.
       if (jobs.isOpen(id)) {
@@ -342,7 +362,7 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
   }
 
   /** The responder's response head; `false` when Node refused it (both sides are dealt with). */
-  function writeRequestHead (transfer: Transfer<Party>, head: OutgoingHttpHeaders): boolean {
+  function writeRequestHead (transfer: Transfer<Party, Party>, head: OutgoingHttpHeaders): boolean {
     const { key, producer: requester, consumer: responder } = transfer
     try {
       responder.res.writeHead(200, head)
@@ -384,6 +404,7 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
     pump(req, requester.res, {
       limit: bodySize,
       progress: exchange.reply,
+      shared: exchange.tracked,
       head: () => { requester.res.writeHead(reply.status, replyHead(reply, requester.req.method)) }
     }).result.then(outcome => {
       job.done()
@@ -391,9 +412,9 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
         if (res.headersSent || res.destroyed) return
         // `?switch=true`: delivered, so this request takes the next one, saving the responder a
         // round trip (its answer, carrying Pb-Job, says the reply arrived); after close(), 200.
-        if (route.twoStep && !closed) {
+        if (route.twoStep && !tracker.closed) {
           const { namespace, channel } = route
-          return enqueue(new Party(req, res, next, { kind: 'responder', namespace, channel, key, twoStep: true }, undefined), 'consumer')
+          return enqueue(new Party(req, res, next, { kind: 'responder', namespace, channel, key, twoStep: true }, undefined), 'responder')
         }
         // As a producer's: 200 only once the requester has the whole reply.
         res.writeHead(200, { 'Content-Length': '0', ...SAFETY_HEADERS }).end()
@@ -425,7 +446,7 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
   function untrack (exchange: Exchange): void {
     if (!running.delete(exchange)) return
     bytesDone += exchange.request.bytes + exchange.reply.bytes
-    if (closed && running.size === 0) idle()
+    tracker.end(exchange.tracked)
   }
 
   function stats (): ReqResStats {
@@ -441,19 +462,15 @@ export function createReqResMode (config: ResolvedOptions, shared: SharedWithRou
     }
   }
 
-  function close (): Promise<void> {
-    if (!closed) {
-      closed = true
-      for (const party of registry.evictAll()) {
-        settle(party)
-        refuse(party.req, party.res, party.next, errors.routerClosed())
-      }
-      if (running.size === 0) idle()
+  /** At close(): every waiting requester and responder gets `503`. */
+  function turnAwayAll (): void {
+    for (const party of registry.evictAll()) {
+      settle(party)
+      refuse(party.req, party.res, party.next, errors.routerClosed())
     }
-    return whenIdle
   }
 
-  return { handle, stats, close }
+  return { handle, stats, turnAwayAll }
 }
 
 /** An error answer, unless the response has started (then it is cut: never a clean short body). */

@@ -8,8 +8,10 @@ export type PumpResult = { readonly ok: true } | { readonly ok: false, readonly 
 
 export interface PumpOptions {
   readonly limit: number
-  /** Counts the bytes read, for stats(). */
+  /** Counts the bytes read, against `limit`. */
   readonly progress: { bytes: number }
+  /** Counts them too, for the router's stats() (its transfer tracker). */
+  readonly shared?: { bytes: number } | undefined
   /** Writes the sink's head, just before the first byte (or the end): an error can still be answered until then. */
   readonly head?: (() => void) | undefined
   /** End the sink when the source ends (default); `false` leaves it open for the caller to end. */
@@ -62,6 +64,7 @@ export function pump (source: Readable, sink: ServerResponse, options: PumpOptio
   }
   function onData (chunk: Buffer): void {
     progress.bytes += chunk.length
+    if (options.shared !== undefined) options.shared.bytes += chunk.length
     if (progress.bytes > limit) return settle({ ok: false, failed: 'limit' })
     if (!writeHead()) return
     if (sink.write(chunk)) return
