@@ -1,5 +1,5 @@
-import { channelKey, validateName } from '../channel-key'
-import { exchangeRouteNotFound, invalidName, invalidQuery, quote } from '../errors'
+import { channelKey, decodeSegment } from '../channel-key'
+import { exchangeRouteNotFound, invalidQuery, quote } from '../errors'
 
 /** What a path below the request/response mount addresses. */
 export type ExchangeRoute =
@@ -31,8 +31,8 @@ export function parseExchangeRoute (url: string): ExchangeRoute {
   const segments = path.split('/')
   const side = segments[1]
   if (segments.length < 4 || (side !== 'req' && side !== 'res')) throw exchangeRouteNotFound(path)
-  const namespace = decode('namespace', segments[2] as string)
-  const channel = decode('channel', segments[3] as string)
+  const namespace = decodeSegment('namespace', segments[2] as string)
+  const channel = decodeSegment('channel', segments[3] as string)
   const key = channelKey(namespace, channel)
   if (side === 'req') {
     // Everything below the channel is the requester's own: `/req/ns/ch/` is `/`, as is `/req/ns/ch`.
@@ -44,18 +44,6 @@ export function parseExchangeRoute (url: string): ExchangeRoute {
   if (rest.length === 0) return { kind: 'responder', namespace, channel, key, twoStep: switchFlag(query) }
   if (rest.length === 1) return { kind: 'reply', namespace, channel, key, job: rest[0] as string, twoStep: switchFlag(query) }
   throw exchangeRouteNotFound(path)
-}
-
-function decode (segment: 'namespace' | 'channel', raw: string): string {
-  let name = raw
-  if (raw.includes('%')) {
-    try {
-      name = decodeURIComponent(raw)
-    } catch {
-      throw invalidName(segment, `malformed percent-encoding in ${quote(raw)}`)
-    }
-  }
-  return validateName(segment, name)
 }
 
 function switchFlag (query: string): boolean {
