@@ -32,7 +32,8 @@ const DEFAULTS = {
   eventBacklogBytes: 16 * 1024 * 1024,
   stallTimeout: 30_000,
   cors: false,
-  ui: false
+  ui: false,
+  reqres: { jobTimeout: 60_000, forward: { cookie: false, authorization: false } }
 }
 
 // Values that are never a positive integer, with how the message shows them.
@@ -103,6 +104,7 @@ describe('resolveOptions(options)', () => {
         links: false,
         cors: 'https://app.example',
         ui: true,
+        reqres: { jobTimeout: 500, forwardCookies: true, forwardAuthorization: true },
         limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096, eventBacklog: 5, eventBacklogBytes: 8192, stallTimeout: 1000 }
       })
       expect(resolved).toStrictEqual({
@@ -119,7 +121,8 @@ describe('resolveOptions(options)', () => {
         eventBacklogBytes: 8192,
         stallTimeout: 1000,
         cors: 'https://app.example',
-        ui: true
+        ui: true,
+        reqres: { jobTimeout: 500, forward: { cookie: true, authorization: true } }
       })
     })
   })
@@ -339,7 +342,7 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known options when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui')
+      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui, reqres')
     })
 
     it('suggests the limit when a limit is given at the top level', () => {

@@ -114,6 +114,21 @@ describe('standalone server: /req and /res with curl', () => {
   })
 })
 
+describe('standalone server --job-timeout', () => {
+  it('answers a two-step requester 504 when no reply starts in time, and a late reply 410', async () => {
+    const { url } = await standalone(['--job-timeout', '0.05'])
+    const requester = run('curl', ['-s', '-w', '\n%{http_code}', `${url}/req/ns/ch`])
+    const taken = await run('curl', ['-s', '-i', '-X', 'POST', `${url}/res/ns/ch?switch=true`])
+    const job = /\r\nPb-Job: ([\w-]+)\r\n/.exec(taken.stdout)?.[1] ?? ''
+    expect((await requester).stdout).toBe('the responder on ns/ch took the request but sent no reply within 50 ms (reqres.jobTimeout)\n\n504')
+    const late = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', `${url}/res/ns/ch/${job}`, '-d', 'late'])
+    expect(late.stdout).toBe('410')
+    const bad = await run(process.execPath, [CLI, '--job-timeout', '0'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^httpipe: --job-timeout must be a number of seconds above 0/)
+  })
+})
+
 describe('httpipe expose', () => {
   it('serves a local server through the relay: GET, HEAD, Range, 404, a POST body, headers both ways; SIGTERM exits 0', async () => {
     const { url } = await standalone()
