@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from '@jest/globals'
 import { sendError } from '../lib/error-response'
 import { accessDeniedForTest } from './helpers/reqres-access'
 import { resolveOptions } from '../lib/options'
-import { createReqResMode, type AccessCheck, type ReqResAccess, type ReqResMode } from '../lib/request-response/mode'
+import { createReqResMode, type AccessCheck, type ReqResAccess, type ReqResMode } from '../lib/reqres-mode'
 import { TransferTracker } from '../lib/transfer-tracker'
 import { open, send, waitUntil } from './helpers/http'
 

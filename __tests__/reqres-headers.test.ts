@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from '@jest/globals'
-import { isAtLeastAsStrict, parseReply, replyHead, requestHead } from '../lib/request-response/headers'
-import { isExchangePath, parseExchangeRoute } from '../lib/request-response/route'
+import { isAtLeastAsStrict, parseReply, replyHead, requestHead } from '../lib/reqres-headers'
+import { isExchangePath, parseExchangeRoute } from '../lib/reqres-route'
 
 const NO_FORWARD = { cookie: false, authorization: false }
 

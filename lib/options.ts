@@ -1,4 +1,4 @@
-import { resolveReqResOptions, type ReqResOptions, type ResolvedReqResOptions } from './request-response/options'
+import { resolveReqResOptions, type ReqResOptions, type ResolvedReqResOptions } from './reqres-options'
 
 /** Options of `httpipe()` and `createHandler()`. `undefined` anywhere means "the default". */
 export interface HttpipeOptions {

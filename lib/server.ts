@@ -5,7 +5,7 @@ import { methodNotAllowed, routeNotFound } from './errors'
 import { createHandler, type HttpipeHandler } from './handler'
 import { asHttp1 } from './http2-compat'
 import type { HttpipeOptions } from './options'
-import { isExchangePath } from './request-response/route'
+import { isExchangePath } from './reqres-route'
 import { serveHelp, type HelpContext } from './server-help'
 
 export const MOUNT_PATH = '/channels'

@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
-import { consumerContentType } from '../consumer-headers'
-import { SAFETY_HEADERS } from '../response-headers'
-import { statusInvalid } from '../errors'
+import { consumerContentType } from './consumer-headers'
+import { SAFETY_HEADERS } from './response-headers'
+import { statusInvalid } from './errors'
 
 // Pure: how a request is shown to a responder, and how a responder's reply is shown to the
 // requester. Everything a requester receives was chosen by whoever runs the responder, on the

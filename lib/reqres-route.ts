@@ -1,5 +1,5 @@
-import { channelKey, decodeSegment } from '../channel-key'
-import { exchangeRouteNotFound, invalidQuery, quote } from '../errors'
+import { channelKey, decodeSegment } from './channel-key'
+import { exchangeRouteNotFound, invalidQuery, quote } from './errors'
 
 /** What a path below the request/response mount addresses. */
 export type ExchangeRoute =

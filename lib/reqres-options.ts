@@ -1,4 +1,4 @@
-import type { ForwardPolicy } from './headers'
+import type { ForwardPolicy } from './reqres-headers'
 
 /** Options of the request/response mode (`router.reqres`): `httpipe({ reqres: { … } })`. */
 export interface ReqResOptions {
