@@ -242,7 +242,7 @@ export function headerNotRelayable (key: string, reason: string): HttpipeError {
   })
 }
 
-// Request/response mode (lib/request-response/). `channel` is the request/response channel.
+// Request/response mode (lib/reqres-*.ts). `channel` is the request/response channel.
 
 export function exchangeRouteNotFound (path: string): HttpipeError {
   return httpipeError(404, `no route for ${quote(path)}: use /req/{namespace}/{channel}[/{path}] (requesters), /res/{namespace}/{channel} (responders) or /res/{namespace}/{channel}/{job} (replies)`, {

@@ -113,7 +113,9 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
     get waiters () { return config.waiters - shared.waitingElsewhere() }
   }
   const registry = new ChannelRegistry<Party, Party>(limits)
-  const jobs = new JobTable<Job>(jobTimeout)
+  // Ended jobs are remembered long enough for a slow responder's late reply to learn why it is
+  // refused (at most 10 000 of them, see reqres-jobs.ts).
+  const jobs = new JobTable<Job>(Math.max(jobTimeout, 10 * 60_000))
   const running = new Set<Exchange>()
   let bytesDone = 0
 
