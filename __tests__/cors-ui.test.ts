@@ -3,20 +3,14 @@ import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { uiPage } from '../lib/ui'
 import { adapters } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 
 describe.each(adapters)('cors ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
-
-  async function start (options?: Parameters<typeof create>[0]): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create(options)
-    server = await listen(app)
-    return { url: `${server.url}/channels/ns/ch`, pipe }
-  }
+  const { start } = useServer(create, '/channels/ns/ch')
 
   it('answers a preflight without touching any channel', async () => {
     const { url, pipe } = await start({ cors: true })
@@ -66,13 +60,11 @@ describe.each(adapters)('cors ($name)', ({ create }) => {
 })
 
 describe.each(adapters)('ui ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
+  const { start } = useServer(create)
 
   it.each(['/channels', '/channels/'])('serves the page at %s to a browser, under its strict CSP', async path => {
-    const { app } = create({ ui: true })
-    server = await listen(app)
-    const res = await send(server.url + path, 'GET', undefined, { Accept: 'text/html,application/xhtml+xml' })
+    const { url } = await start({ ui: true })
+    const res = await send(url + path, 'GET', undefined, { Accept: 'text/html,application/xhtml+xml' })
     expect(res.status).toBe(200)
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(res.headers['content-security-policy']).toBe(uiPage().csp)
@@ -82,13 +74,11 @@ describe.each(adapters)('ui ($name)', ({ create }) => {
   })
 
   it('serves no page with ui off (the router default), nor to clients not asking for HTML', async () => {
-    const { app } = create()
-    server = await listen(app)
-    expect((await send(`${server.url}/channels/`, 'GET', undefined, { Accept: 'text/html' })).status).toBe(404)
-    await server.close()
-    const withUi = create({ ui: true })
-    server = await listen(withUi.app)
-    expect((await send(`${server.url}/channels/`, 'GET', undefined, { Accept: 'application/json' })).status).toBe(404)
+    const withoutUi = await start()
+    expect((await send(`${withoutUi.url}/channels/`, 'GET', undefined, { Accept: 'text/html' })).status).toBe(404)
+    await withoutUi.close()
+    const withUi = await start({ ui: true })
+    expect((await send(`${withUi.url}/channels/`, 'GET', undefined, { Accept: 'application/json' })).status).toBe(404)
   })
 })
 

@@ -1,13 +1,13 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { adapters, errorType } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 import { run } from './helpers/standalone'
 
-let server: Listening | undefined
-afterEach(async () => { await server?.close(); server = undefined })
+const { listen } = useServer()
 
 let dir = ''
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'httpipe-range-')) })
@@ -16,11 +16,7 @@ afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
 const RANGE_MESSAGE = 'a message cannot be resumed or read in part (request header Range: "bytes=307200-"): each message is delivered once, whole; ask its producer to send it again'
 
 describe.each(adapters)('GET /:namespace/:channel asking for part of a message ($name)', ({ create }) => {
-  async function start (): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create()
-    server = await listen(app)
-    return { url: `${server.url}/channels`, pipe }
-  }
+  const { start } = useServer(create, '/channels')
 
   it.each([
     ['a plain consumer', ''],
@@ -107,7 +103,7 @@ describe.each(adapters)('GET /:namespace/:channel asking for part of a message (
 describe.each(adapters)('look-alike names ($name)', ({ create }) => {
   it('makes café (NFC) and cafe + U+0301 (NFD) one channel, listed once in NFC', async () => {
     const { app, pipe } = create()
-    server = await listen(app)
+    const server = await listen(app)
     const url = `${server.url}/channels`
     const producer = open(`${url}/menu/cafe%CC%81`, 'POST', { 'Content-Length': 2 })
     producer.end('hi')
@@ -122,7 +118,7 @@ describe.each(adapters)('look-alike names ($name)', ({ create }) => {
     ['%E2%80%8B', 'U+200B', '\\u200b']
   ])('refuses %s with 400 channel.name.invalid naming the segment and the code point', async (encoded, point, escaped) => {
     const { app, pipe } = create()
-    server = await listen(app)
+    const server = await listen(app)
     const res = await send(`${server.url}/channels/ns/pay${encoded}ment`, 'GET')
     expect(res.status).toBe(400)
     expect(res.body.toString()).toContain(`invalid channel name: "pay${escaped}ment" contains ${point}, an invisible formatting character`)

@@ -8,6 +8,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readTls } from '../lib/tls-files'
 import { makeCertificate } from './helpers/certificate'
+import { waitUntil } from './helpers/http'
 import { run, startStandalone, type Standalone } from './helpers/standalone'
 
 // The standalone server with --tls-cert and --tls-key: HTTP/2 by ALPN and HTTP/1.1 on one port,
@@ -61,13 +62,10 @@ async function h2send (method: string, path: string, body?: Buffer | string, hea
 
 /** Polls the listing of `namespace` (over HTTP/2) until `check` holds of its channels. */
 async function listed (namespace: string, check: (channels: string[]) => boolean): Promise<void> {
-  const deadline = Date.now() + 5000
-  for (;;) {
+  await waitUntil(async () => {
     const res = await h2send('GET', namespace)
-    if (check(res.status === 200 ? JSON.parse(res.body.toString()) as string[] : [])) return
-    if (Date.now() > deadline) throw new Error(`listing of ${namespace} never matched`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
+    return check(res.status === 200 ? JSON.parse(res.body.toString()) as string[] : [])
+  }, 5000, `the listing of ${namespace} to match`)
 }
 const waiting = async (ns: string, ch: string): Promise<void> => { await listed(ns, channels => channels.includes(ch)) }
 const empty = async (ns: string): Promise<void> => { await listed(ns, channels => channels.length === 0) }
