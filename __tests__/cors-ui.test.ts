@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from '@jest/globals'
@@ -83,28 +81,6 @@ describe.each(adapters)('ui ($name)', ({ create }) => {
 })
 
 describe('the web page files', () => {
-  it('are read and hashed when the page is first served, never when the package is loaded', async () => {
-    // A child process, for a module cache and a readFileSync of its own; run against the build.
-    const script = `
-      const fs = require('node:fs')
-      const read = fs.readFileSync
-      const seen = []
-      fs.readFileSync = function (file, ...rest) { seen.push(String(file)); return read.call(this, file, ...rest) }
-      const { createHandler } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))})
-      createHandler({ ui: true })
-      const before = seen.filter(file => file.includes('page.')).length
-      require(${JSON.stringify(join(__dirname, '..', 'dist', 'ui.js'))}).uiPage()
-      const after = seen.filter(file => file.includes('page.')).length
-      process.stdout.write(JSON.stringify({ before, after }))
-    `
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    const [code] = await once(child, 'close') as [number | null]
-    expect(code).toBe(0)
-    expect(JSON.parse(output)).toEqual({ before: 0, after: 3 })
-  })
-
   it('inline the script and style that page.html links, and allow exactly those by hash', () => {
     const { html, csp } = uiPage()
     const text = html.toString()

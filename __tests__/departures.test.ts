@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { connect as connectH2, createServer as createH2Server } from 'node:http2'
 import { connect, type Socket } from 'node:net'
@@ -285,6 +285,50 @@ describe('a waiting producer that vanishes with a body larger than the socket bu
     const result = await producer
     expect({ code: result.code, out: result.stdout.trim() }).toEqual({ code: 0, out: '200' })
   })
+})
+
+// Moved from range.test.ts (a real wget, so not in the unit project); same name as there.
+describe.each(adapters)('GET /:namespace/:channel asking for part of a message ($name)', ({ create }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'httpipe-range-'))
+  afterAll(() => { rmSync(dir, { recursive: true, force: true }) })
+
+  async function start (): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
+    const { app, pipe } = create()
+    server = await listen(app)
+    return { url: `${server.url}/channels`, pipe }
+  }
+
+  it('lets real wget fail after a cut transfer instead of splicing the next message onto it', async () => {
+    const { url, pipe } = await start()
+    const first = Buffer.alloc(600 * 1024, 'a')
+    const second = Buffer.alloc(600 * 1024, 'b')
+    // The first producer declares its length, sends half, and dies; the second waits behind it.
+    const dying = open(`${url}/files/f`, 'POST', { 'Content-Length': first.length })
+    await dying.write(first.subarray(0, 300 * 1024))
+    await waitUntil(() => pipe.stats().waitingProducers === 1)
+    const waiting = open(`${url}/files/f`, 'POST', { 'Content-Length': second.length })
+    waiting.end(second)
+    await waitUntil(() => pipe.stats().waitingProducers === 2)
+
+    const saved = join(dir, 'saved.bin')
+    const wget = run('wget', ['-O', saved, '--tries=3', '--waitretry=0', '--timeout=10', `${url}/files/f`])
+    await waitUntil(() => pipe.stats().runningTransfers === 1 && pipe.stats().transfers[0]?.bytes === 300 * 1024)
+    dying.destroy()
+    const { code, stderr } = await wget
+
+    // The cut is a connection reset (cut.ts), which wget reports as a read error before it retries.
+    expect(stderr).toMatch(/Read error at byte \d+\/614400 \(Connection reset by peer\)\. Retrying\./)
+    expect(stderr).toContain('ERROR 400: Bad Request.')
+    expect(code).toBe(8)
+    const bytes = readFileSync(saved)
+    // Only a prefix of the first message: nothing of the second one.
+    expect(bytes.includes('b')).toBe(false)
+    expect(first.subarray(0, bytes.length).equals(bytes)).toBe(true)
+    // The second message is still there for the next consumer.
+    expect(pipe.stats()).toMatchObject({ waitingProducers: 1, runningTransfers: 0 })
+    expect((await send(`${url}/files/f`, 'GET')).body.equals(second)).toBe(true)
+    expect((await waiting.done).status).toBe(200)
+  }, 30_000)
 })
 
 describe('an HTTP/1.0 consumer of a message without Content-Length', () => {
