@@ -21,8 +21,9 @@ export interface ServerFixture {
 
 /**
  * The servers of a describe block: every one started through the fixture during a test is closed
- * (open connections dropped) after it. Call it once per describe block, where `let server` and its
- * `afterEach` used to be; `path` (such as `/channels/ns/ch`) is appended to each started URL.
+ * (open connections dropped) after it, by an `afterEach` registered here, so hooks declared before
+ * the call (destroying clients, restoring real timers) run first. Call it once per describe block,
+ * at its top; `path` (such as `/channels/ns/ch`) is appended to each started URL.
  */
 export function useServer (create: (options?: HttpipeOptions) => TestApp = createRawApp, path = ''): ServerFixture {
   const open: Listening[] = []
