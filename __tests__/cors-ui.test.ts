@@ -102,9 +102,10 @@ describe('the web page files', () => {
       fs.readFileSync = function (file, ...rest) { seen.push(String(file)); return read.call(this, file, ...rest) }
       const { createHandler } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))})
       createHandler({ ui: true })
-      const before = seen.filter(file => file.includes('page.')).length
+      const isPageFile = file => /[\\/]ui[\\/]page[\\w.-]*$/.test(file)
+      const before = seen.filter(isPageFile).length
       require(${JSON.stringify(join(__dirname, '..', 'dist', 'ui.js'))}).uiPage()
-      const after = seen.filter(file => file.includes('page.')).length
+      const after = seen.filter(isPageFile).length
       process.stdout.write(JSON.stringify({ before, after }))
     `
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -112,18 +113,24 @@ describe('the web page files', () => {
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
     const [code] = await once(child, 'close') as [number | null]
     expect(code).toBe(0)
-    expect(JSON.parse(output)).toEqual({ before: 0, after: 3 })
+    // page.html, page.css and the six scripts.
+    expect(JSON.parse(output)).toEqual({ before: 0, after: 8 })
   })
 
   it('inline the script and style that page.html links, and allow exactly those by hash', () => {
     const { html, csp } = uiPage()
     const text = html.toString()
     const style = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.css'), 'utf8')
-    const script = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.js'), 'utf8')
+    const template = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.html'), 'utf8')
+    const names = [...template.matchAll(/<script src="([\w.-]+)"><\/script>/g)].map(match => match[1] as string)
+    expect(names).toStrictEqual(['page-format.js', 'page-panel.js', 'page-send.js', 'page-receive.js', 'page-subscribe.js', 'page.js'])
+    // The scripts, in page.html's order, as one script inside one function.
+    const script = `(function () {\n${names.map(name => readFileSync(join(__dirname, '..', 'lib', 'ui', name), 'utf8')).join('\n')}})()\n`
     expect(text).toContain(`<style>${style}</style>`)
     expect(text).toContain(`<script>${script}</script>`)
+    expect(text.match(/<script/g)).toHaveLength(1)
     expect(text).not.toContain('href="page.css"')
-    expect(text).not.toContain('src="page.js"')
+    expect(text).not.toContain(' src=')
     const hash = (source: string): string => `'sha256-${createHash('sha256').update(source).digest('base64')}'`
     expect(csp).toContain(`script-src ${hash(script)};`)
     expect(csp).toContain(`style-src ${hash(style)};`)
