@@ -227,7 +227,7 @@ describe('the packed tarball', () => {
     expect(listing).toContain('package/dist/index.d.ts')
     expect(listing).toContain('package/dist/index.d.mts')
     expect(listing).toContain('package/dist/cli.js')
-    expect(listing.filter(path => !/^package\/(dist\/[\w-]+\.(js|mjs|d\.ts|d\.mts)|dist\/ui\/page\.(html|css|js)|package\.json|README\.md|LICENSE)$/.test(path))).toEqual([])
+    expect(listing.filter(path => !/^package\/(dist\/[\w-]+\.(js|mjs|d\.ts|d\.mts)|dist\/ui\/page(-[a-z]+)?\.(html|css|js)|package\.json|README\.md|LICENSE)$/.test(path))).toEqual([])
     expect(listing.filter(path => path.endsWith('.map') || path.includes('/lib/') || path.includes('/examples/'))).toEqual([])
   })
 
@@ -346,9 +346,10 @@ describe('the web page files', () => {
       fs.readFileSync = function (file, ...rest) { seen.push(String(file)); return read.call(this, file, ...rest) }
       const { createHandler } = require(${JSON.stringify(join(DIST, 'index.js'))})
       createHandler({ ui: true })
-      const before = seen.filter(file => file.includes('page.')).length
+      const isPageFile = file => /[\\/]ui[\\/]page[\\w.-]*$/.test(file)
+      const before = seen.filter(isPageFile).length
       require(${JSON.stringify(join(DIST, 'ui.js'))}).uiPage()
-      const after = seen.filter(file => file.includes('page.')).length
+      const after = seen.filter(isPageFile).length
       process.stdout.write(JSON.stringify({ before, after }))
     `
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -356,6 +357,7 @@ describe('the web page files', () => {
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
     const [code] = await once(child, 'close') as [number | null]
     expect(code).toBe(0)
-    expect(JSON.parse(output)).toEqual({ before: 0, after: 3 })
+    // page.html, page.css and the six scripts.
+    expect(JSON.parse(output)).toEqual({ before: 0, after: 8 })
   })
 })

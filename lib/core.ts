@@ -67,8 +67,11 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   function close (): Promise<void> {
-    if (!tracker.closed) room.turnAwayAll(registry.evictAll(), () => errors.routerClosed())
-    return tracker.close()
+    const wasClosed = tracker.closed
+    // Closed first: nothing turned away below may queue again (a live consumer resubscribing).
+    const idle = tracker.close()
+    if (!wasClosed) room.turnAwayAll(registry.evictAll(), () => errors.routerClosed())
+    return idle
   }
 
   return { handle, stats, close }
