@@ -85,11 +85,16 @@ describe('the web page files', () => {
     const { html, csp } = uiPage()
     const text = html.toString()
     const style = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.css'), 'utf8')
-    const script = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.js'), 'utf8')
+    const template = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.html'), 'utf8')
+    const names = [...template.matchAll(/<script src="([\w.-]+)"><\/script>/g)].map(match => match[1] as string)
+    expect(names).toStrictEqual(['page-format.js', 'page-panel.js', 'page-send.js', 'page-receive.js', 'page-subscribe.js', 'page.js'])
+    // The scripts, in page.html's order, as one script inside one function.
+    const script = `(function () {\n${names.map(name => readFileSync(join(__dirname, '..', 'lib', 'ui', name), 'utf8')).join('\n')}})()\n`
     expect(text).toContain(`<style>${style}</style>`)
     expect(text).toContain(`<script>${script}</script>`)
+    expect(text.match(/<script/g)).toHaveLength(1)
     expect(text).not.toContain('href="page.css"')
-    expect(text).not.toContain('src="page.js"')
+    expect(text).not.toContain(' src=')
     const hash = (source: string): string => `'sha256-${createHash('sha256').update(source).digest('base64')}'`
     expect(csp).toContain(`script-src ${hash(script)};`)
     expect(csp).toContain(`style-src ${hash(style)};`)
