@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Writable } from 'node:stream'
 import { SAFETY_HEADERS } from './consumer-headers'
-import { entityTooLarge, notText } from './errors'
+import { entityTooLarge, notText, type HttpipeError } from './errors'
 
 /** A consumer asking for `text/event-stream` wants a live subscription (EventSource, `curl -N`). */
 export function wantsEventStream (req: IncomingMessage): boolean {
@@ -91,6 +91,16 @@ function writeData (out: Buffer, at: number): number {
   return at + DATA.length
 }
 
+/** The `413` for a message over `limits.eventSize`, which only live subscribers have. */
+export function eventTooLarge (limit: number, received: number): HttpipeError {
+  return entityTooLarge(limit, received, 'limits.eventSize', 'a live (text/event-stream) subscriber')
+}
+
+/** A whole message framed as an event, or the `415` when it is not UTF-8 text. */
+export function frameText (key: string, message: Buffer): Buffer | HttpipeError {
+  return isUtf8(message) ? frameEvent(message) : notText(key)
+}
+
 /**
  * Collects a message for live subscribers: whole (up to `limit` bytes), checked once to be UTF-8,
  * framed once; `frame` is set when it finishes. Fails with `413` past the limit and `415` for
@@ -116,16 +126,16 @@ export class EventCollector extends Writable {
 
   override _write (chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#size += chunk.length
-    if (this.#size > this.#limit) return callback(entityTooLarge(this.#limit, this.#size, 'limits.eventSize', 'a live (text/event-stream) subscriber'))
+    if (this.#size > this.#limit) return callback(eventTooLarge(this.#limit, this.#size))
     this.#chunks.push(chunk)
     callback()
   }
 
   override _final (callback: (error?: Error | null) => void): void {
-    const message = Buffer.concat(this.#chunks, this.#size)
+    const framed = frameText(this.#key, Buffer.concat(this.#chunks, this.#size))
     this.#chunks.length = 0
-    if (!isUtf8(message)) return callback(notText(this.#key))
-    this.frame = frameEvent(message)
+    if (framed instanceof Error) return callback(framed)
+    this.frame = framed
     callback()
   }
 
