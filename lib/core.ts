@@ -117,8 +117,9 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     const next = req.method === 'POST' || req.method === 'PUT' ? lingeringNext(req, res, hostNext) : hostNext
     // The request at once: Node's parser goes on working on it (the body, its end) as it waits.
     // Its response only when its transfer starts (it is left alone until then): that keeps the
-    // memory a waiting request costs down. See object-shape.ts for why.
-    normalizeIfReprototyped(req)
+    // memory a waiting request costs down. See object-shape.ts for why. Not a live subscriber's
+    // request: it has no body, and it stays as long as the stream does (2.6 KB each in dictionary mode).
+    if (req.method !== 'GET' || !wantsEventStream(req)) normalizeIfReprototyped(req)
     if (config.cors !== false && applyCors(config.cors, req, res)) return
     if (closed) return next(errors.routerClosed())
     let route: Route

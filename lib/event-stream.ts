@@ -18,6 +18,18 @@ export function openEventStream (res: ServerResponse, key: string): void {
     'X-Accel-Buffering': 'no'
   })
   res.write(`: subscribed to ${key}\n\n`)
+  flattenHead(res)
+}
+
+/**
+ * Node keeps a response's head, built by concatenation, as a tree of about 30 string pieces for as
+ * long as the response lives: ~750 bytes per live subscription, 3.7 MB for 5 000 of them. Reading
+ * a character makes V8 flatten it into one string and drop the pieces. Only after the head is
+ * written: Node appends to it until then. (An HTTP/2 response has no such string.)
+ */
+function flattenHead (res: ServerResponse): void {
+  const head = (res as { _header?: unknown })._header
+  if (typeof head === 'string') head.charCodeAt(0)
 }
 
 /** The `error` event a live subscription ends with: its data is the reason (deleted, shutting down, lagging). */
