@@ -72,7 +72,7 @@ const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] buil
   --scale-duration SECONDS  (full: 4)
   --fanout-subscribers LIST live subscribers per fanout run (full: 1,100,5000; the largest is also the stalled run)
   --fanout-sizes LIST       fanout message sizes (full: 1KiB,1MiB)
-  --fanout-warmup SECONDS   unmeasured messages before each fanout run, at least two (full: 1)
+  --fanout-warmup SECONDS   unmeasured messages before each fanout run, at least one (full: 1)
   --fanout-duration SECONDS measured time of each fanout run, at least two messages (full: 3)
   --stall-timeout SECONDS   a request without a response for this long is an error (default 10)
   --port-base PORT          first port for servers; each server process gets the next free one (default 21000)
