@@ -244,8 +244,8 @@ module.exports = {
     '100 ms during the measured messages, growth over RSS after a GC with all subscribed, over idle: over RSS after a GC before anyone ' +
     'subscribed (what subscribers and messages cost, without the code each server loads); CPU is the server process\'s. ' +
     'Stalled: one 1 MiB message to subscribers that read nothing (text, then line feeds to a fresh set); server CPU (user + system) ' +
-    'from the POST to 1 s after its 200, per subscriber. Publish to 200 is not comparable across servers: S answers before Node ' +
-    'flushes its corked writes (the kernel copies), httpipe after. S is a minimal SSE fan-out on node:http (frames once, writes to all, no bounds); ' +
+    'from the POST to 1 s after its 200, per subscriber. Publish to 200: every server answers once each socket has taken the message, ' +
+    'before Node flushes the corked writes (the kernel copies). S is a minimal SSE fan-out on node:http (frames once, writes to all, no bounds); ' +
     'E is the same fan-out as Express 5 routes, so C/E compares httpipe in Express with equal work. Each run is warmed up for ' +
     '--fanout-warmup seconds (at least one message) before it is measured.',
   metrics: [...FANOUT_METRICS, ...STALLED_METRICS, ERRORS_METRIC],
