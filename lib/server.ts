@@ -54,7 +54,8 @@ export function createSecureStandaloneServer (options: HttpipeOptions, tls: Stan
   })
   // Node's HTTP/1.1 request timeout (300 s) applies to the HTTP/1.1 side too: off, as above.
   // HTTP/2 streams have no such timeout, and the session idle timeout is off by default.
-  ;(server as unknown as { requestTimeout: number }).requestTimeout = 0
+  // (node:http2's types leave out what its HTTP/1.1 fallback shares with node:http.)
+  Object.assign(server, { requestTimeout: 0 })
   return { server, pipe }
 }
 
