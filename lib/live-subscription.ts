@@ -104,7 +104,7 @@ export class LiveSubscription {
 
   /** Writes a keep-alive comment, unless events are on their way (they keep it alive). */
   keepAlive (): void {
-    if (!this.busy) this.#write(KEEP_ALIVE)
+    if (this.open && !this.busy) this.#write(KEEP_ALIVE)
   }
 
   /** Calls `callback` once nothing waits to be written (at once if so), unless it closes first. */
