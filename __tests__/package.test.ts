@@ -1,7 +1,8 @@
 // The package as users get it: `npm pack`, the tarball installed into throwaway projects (CommonJS,
 // ESM, TypeScript nodenext and bundler, and one without Express), each importing it, type-checking
 // with skipLibCheck: false and running a real transfer. Also what the built entry point loads.
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -331,5 +332,30 @@ describe('dist/index.js', () => {
     visit(join(DIST, 'index.d.mts'))
     expect(seen.size).toBeGreaterThan(5)
     expect([...external].filter(name => !name.startsWith('node:'))).toEqual([])
+  })
+})
+
+// Moved from cors-ui.test.ts (a child process, so not in the unit project); same name as there.
+describe('the web page files', () => {
+  it('are read and hashed when the page is first served, never when the package is loaded', async () => {
+    // A child process, for a module cache and a readFileSync of its own; run against the build.
+    const script = `
+      const fs = require('node:fs')
+      const read = fs.readFileSync
+      const seen = []
+      fs.readFileSync = function (file, ...rest) { seen.push(String(file)); return read.call(this, file, ...rest) }
+      const { createHandler } = require(${JSON.stringify(join(DIST, 'index.js'))})
+      createHandler({ ui: true })
+      const before = seen.filter(file => file.includes('page.')).length
+      require(${JSON.stringify(join(DIST, 'ui.js'))}).uiPage()
+      const after = seen.filter(file => file.includes('page.')).length
+      process.stdout.write(JSON.stringify({ before, after }))
+    `
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    const [code] = await once(child, 'close') as [number | null]
+    expect(code).toBe(0)
+    expect(JSON.parse(output)).toEqual({ before: 0, after: 3 })
   })
 })
