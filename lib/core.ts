@@ -75,11 +75,15 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   }
 
   function close (): Promise<void> {
-    if (!tracker.closed) {
+    const wasClosed = tracker.closed
+    // Closed first: nothing turned away below may queue again (a live consumer resubscribing, a
+    // two-step reply standing for its responder's next poll).
+    const idle = tracker.close()
+    if (!wasClosed) {
       room.turnAwayAll(registry.evictAll(), () => errors.routerClosed())
       reqres.turnAwayAll()
     }
-    return tracker.close()
+    return idle
   }
 
   return { handle, handleReqRes: reqres.handle, stats, close }

@@ -31,7 +31,8 @@ const SERVER_DEFINITIONS = [
     args: (port, config) => ['--port', String(port), '--host', '127.0.0.1', ...config.cliArgs],
     requires: (config) => path.join(config.dist, 'cli.js')
   },
-  { key: 'S', id: 'node-sse', label: 'node:http SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'node-sse.js') }
+  { key: 'S', id: 'node-sse', label: 'node:http SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'node-sse.js') },
+  { key: 'E', id: 'express-sse', label: 'Express SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'express-sse.js') }
 ]
 
 /** Servers selected by --servers, each with `missing` set when its build output does not exist. */
