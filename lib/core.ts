@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import { AccessGate, accessOf } from './authorize'
 import { parseRoute, type Route } from './channel-key'
 import { parseChannelQuery, type ChannelQuery } from './channel-query'
 import { ChannelRegistry, type Broadcast, type Role, type Ticket, type Transfer } from './channel-registry'
@@ -111,6 +112,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   let closed = false
   let idle: (() => void) | undefined
   const whenIdle = new Promise<void>(resolve => { idle = resolve })
+  const gate = config.authorize === undefined ? undefined : new AccessGate(config.authorize, config.timeout)
 
   function handle (req: IncomingMessage, res: ServerResponse, hostNext: Next): void {
     // Any error to a producer may find it still uploading: one place makes sure it is read.
@@ -129,12 +131,18 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     } catch (err) {
       return next(err)
     }
+    const access = gate === undefined ? undefined : accessOf(route, query, req.method)
+    if (access === undefined) return dispatch(route, query, req, res, next)
+    ;(gate as AccessGate).check(req, res, next, access, () => { dispatch(route, query, req, res, next) })
+  }
+
+  function dispatch (route: Route, query: ChannelQuery | undefined, req: IncomingMessage, res: ServerResponse, next: Next): void {
     switch (route.kind) {
       case 'channel': return handleChannel(route.namespace, route.channel, route.key, query as ChannelQuery, req, res, next)
       case 'namespace': return handleNamespace(route.namespace, req, res, next)
       case 'namespaces':
         // Only the one-segment GET lists; `namespaces` stays a namespace for everything else.
-        if (req.method === 'GET') return listNamespaces(res, next)
+        if (req.method === 'GET') return listNamespaces(req, res, next)
         return handleNamespace('namespaces', req, res, next)
       case 'root':
         if (config.ui && wantsPage(req)) return servePage(req, res)
@@ -181,9 +189,10 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     }
   }
 
-  function listNamespaces (res: ServerResponse, next: Next): void {
+  function listNamespaces (req: IncomingMessage, res: ServerResponse, next: Next): void {
     if (!config.listing) return next(errors.listingDisabled())
-    sendJson(res, registry.namespaces())
+    if (gate === undefined) return sendJson(res, registry.namespaces())
+    gate.filter(req, res, next, registry.namespaces(), allowed => { sendJson(res, allowed) })
   }
 
   function acceptProducer (namespace: string, channel: string, key: string, pubsub: boolean, req: IncomingMessage, res: ServerResponse, next: Next): void {
@@ -434,6 +443,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
   function close (): Promise<void> {
     if (!closed) {
       closed = true
+      gate?.close()
       for (const waiter of registry.evictAll()) reject(waiter, errors.routerClosed())
       resolveIfIdle()
     }

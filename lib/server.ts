@@ -24,6 +24,10 @@ const HELP_METHODS = ['GET', 'HEAD'] as const
 export function createStandaloneServer (options: HttpipeOptions = {}): StandaloneServer {
   const { pipe, listener } = standaloneListener(options)
   const server = createServer(listener)
+  // With an authorize hook, `Expect: 100-continue` is answered by the hook's verdict: the `100`
+  // once it allows (see authorize.ts), a final answer without one when it does not, so a denied
+  // client never sends its body. Without one, Node's own answer (an immediate `100`) is right.
+  if (options.authorize !== undefined) server.on('checkContinue', listener)
   // A waiting producer has not sent its whole body yet: Node's default (300 s) would cut it off.
   // Waits are bounded by the router's own `timeout` instead.
   server.requestTimeout = 0
