@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { AccessGate, accessOf } from './authorize'
+import * as diagnostics from './diagnostics'
 import { parseRoute, type Route } from './channel-key'
 import { parseChannelQuery, type ChannelQuery } from './channel-query'
 import { ChannelRegistry, type Broadcast, type Role, type Ticket, type Transfer } from './channel-registry'
@@ -103,7 +104,7 @@ const CHANNEL_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const
 const NAMESPACE_METHODS = ['GET', 'DELETE'] as const
 
 /** The request handling shared by the Express router and the plain `node:http` handler. */
-export function createPipeCore (options?: HttpipeOptions): PipeCore {
+export function createPipeCore (options?: HttpipeOptions, owner: object = {}): PipeCore {
   const config: ResolvedOptions = resolveOptions(options)
   const registry = new ChannelRegistry<Waiter>(config, startTransfer)
   const departures = new DepartureProbe<Waiter>(config.probeInterval)
@@ -116,7 +117,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
 
   function handle (req: IncomingMessage, res: ServerResponse, hostNext: Next): void {
     // Any error to a producer may find it still uploading: one place makes sure it is read.
-    const next = req.method === 'POST' || req.method === 'PUT' ? lingeringNext(req, res, hostNext) : hostNext
+    let next = req.method === 'POST' || req.method === 'PUT' ? lingeringNext(req, res, hostNext) : hostNext
+    if (diagnostics.requestError.hasSubscribers) next = diagnostics.reportingNext(owner, req, res, next)
     // The request at once: Node's parser goes on working on it (the body, its end) as it waits.
     // Its response only when its transfer starts (it is left alone until then): that keeps the
     // memory a waiting request costs down. See object-shape.ts for why.
@@ -131,9 +133,10 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     } catch (err) {
       return next(err)
     }
-    const access = gate === undefined ? undefined : accessOf(route, query, req.method)
-    if (access === undefined) return dispatch(route, query, req, res, next)
-    ;(gate as AccessGate).check(req, res, next, access, () => { dispatch(route, query, req, res, next) })
+    const access = gate === undefined && !diagnostics.requestRouted.hasSubscribers ? undefined : accessOf(route, query, req.method)
+    if (access !== undefined && diagnostics.requestRouted.hasSubscribers) diagnostics.requestRouted.publish({ router: owner, req, res, access })
+    if (access === undefined || gate === undefined) return dispatch(route, query, req, res, next)
+    gate.check(req, res, next, access, () => { dispatch(route, query, req, res, next) })
   }
 
   function dispatch (route: Route, query: ChannelQuery | undefined, req: IncomingMessage, res: ServerResponse, next: Next): void {
@@ -227,6 +230,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     normalizeIfReprototyped(res)
     // eslint-disable-next-line no-new -- it lives as long as its response (subscriptionOf() finds it)
     new LiveSubscription(res, key, config, () => { withdrawGone(waiter) })
+    if (diagnostics.liveStart.hasSubscribers) diagnostics.liveStart.publish({ router: owner, req, res, namespace, channel, pubsub })
     enqueue(waiter, role)
   }
 
@@ -245,6 +249,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     if (!registry.waits(admitted)) return
     waiter.ticket = admitted
     waiter.waited = true
+    if (diagnostics.waitStart.hasSubscribers) diagnostics.waitStart.publish({ router: owner, req: waiter.req, res: waiter.res, role, namespace: waiter.namespace, channel: waiter.channel })
     waiter.onGone = withdrawGone
     waiter.res.on('close', waiter.onResponseClose)
     // Every tick asks whether the connection hides a departure now: a request pipelined behind this
@@ -321,6 +326,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     const source = producer.source as MessageSource
     const events = consumer.live ? new EventCollector(key, config.eventSize, consumer.res) : undefined
     const progress = track(transfer, source, 1, false)
+    const published = diagnostics.publishTransferStart(owner, 'queue', transfer, producer.res, consumer.res)
     // A producer whose client may have left unseen while it waited (Node had stopped reading its
     // connection) is probed now: such a client resets the connection, so the transfer fails (the
     // consumer is cut off) instead of delivering a departed producer's message. What its kernel had
@@ -342,6 +348,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     if (outcome.delivered && events !== undefined && subscription?.send(events.frame as Buffer) !== true) {
       outcome = { delivered: false, bytes: outcome.bytes, error: errors.consumerAborted(key, outcome.bytes) }
     }
+    diagnostics.publishTransferEnd(published, outcome.bytes, outcome.delivered ? undefined : outcome.error, outcome.delivered ? 1 : 0)
     if (outcome.delivered) answerProducer(producer.res, undefined)
     else fail(producer, outcome.error)
     subscription?.whenIdle(() => { resubscribe(consumer, 'consumer') })
@@ -372,6 +379,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     }
     normalizeIfReprototyped(res)
     const progress = track(taken, source, raw.length + live.length, true)
+    const published = diagnostics.publishTransferStart(owner, 'pubsub', taken, res, taken.subscribers)
     let outcome: FanOutOutcome
     try {
       outcome = await fanOut(taken.key, source, raw, live, config, progress)
@@ -379,6 +387,7 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
       untrack(progress)
       registry.finish(taken)
     }
+    diagnostics.publishTransferEnd(published, progress.bytes, outcome.error, outcome.receivers)
     if (outcome.error === undefined) answerProducer(res, outcome.receivers)
     else if (!res.headersSent && !res.destroyed) next(outcome.error)
     resolveIfIdle()
