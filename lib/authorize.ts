@@ -170,14 +170,15 @@ export class AccessGate {
       continueIfExpected(req, res)
       return allowed()
     }
-    const error = denial(verdict, access)
+    const error = denialError(verdict, access)
     // Nobody will read this body: only as much of it as the answer needs (see DENIED_LINGER).
     if (!(error instanceof TypeError)) lingerOnError(req, res, DENIED_LINGER)
     next(error)
   }
 }
 
-function denial (verdict: unknown, access: HttpipeAccess): Error {
+/** The error for a verdict other than `true`: a denial's, or a TypeError for a verdict that is none. */
+export function denialError (verdict: unknown, access: HttpipeAccess): Error {
   const { action, namespace, channel } = access
   if (verdict === false) return errors.accessDenied(action, namespace, channel)
   if (typeof verdict === 'object' && verdict !== null) {

@@ -2,8 +2,13 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import type { LevelWithSilent, Logger } from 'pino'
+import type * as PromClient from 'prom-client'
+import type * as Metrics from './metrics'
 import { resolveOptions, type HttpipeLimits, type HttpipeOptions } from './options'
-import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type SecureStandaloneServer, type StandaloneServer } from './server'
+import { LOG_LEVELS, createLogger, requestLog, type LogFormat, type RequestLog } from './request-log'
+import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type MetricsEndpoint, type SecureStandaloneServer, type StandaloneFeatures, type StandaloneServer } from './server'
+import { ANONYMOUS_LEVELS, PERMISSIONS, TokenAccess, createToken, readTokens, watchTokenFile, type AnonymousLevel, type Permission, type Tokens } from './token-file'
 import { SHUTDOWN_GRACE_MS, shutdown } from './shutdown'
 import { readTls, watchTls, type TlsFiles } from './tls-files'
 
@@ -36,8 +41,22 @@ Options:
   --tls-cert FILE               serve HTTPS (HTTP/2, and HTTP/1.1 on the same port) with this
                                 certificate chain (PEM); reloaded when the file changes
   --tls-key FILE                the certificate's private key (PEM); both flags or neither
+  --auth FILE                   require tokens: a JSON file of SHA-256 hashes and their grants,
+                                reloaded on SIGHUP and when it changes (env HTTPIPE_AUTH_FILE)
+  --anonymous LEVEL             what requests without a token may do: none, read, write (and
+                                read) or all (default: all without --auth, none with it)
+  --metrics                     serve Prometheus metrics at /metrics (needs prom-client installed;
+                                with --auth, a token allowing metrics)
+  --log-level LEVEL             fatal, error, warn, info, debug, trace or silent (default info)
+  --log-format FORMAT           json (default) or pretty, one readable line per entry
+  --log-channel-names           log channel names instead of a short hash of each
   -h, --help                    show this help
   -v, --version                 show the version
+
+Tokens:
+  httpipe token create --namespace NS [--channel CH] --allow read,write [--name NAME]
+                                prints a new token, then its entry for the --auth file; names
+                                may be glob patterns (*, ?); allow: ${PERMISSIONS.join(', ')}
 
 Examples:
   httpipe --port 8080 --request-timeout 600
@@ -54,12 +73,25 @@ export interface CliSettings {
   readonly options: HttpipeOptions
   /** With --tls-cert and --tls-key: the files to serve HTTPS with. */
   readonly tls?: TlsFiles
+  /** --auth (or HTTPIPE_AUTH_FILE). */
+  readonly authFile?: string
+  readonly anonymous: AnonymousLevel
+  readonly metrics: boolean
+  readonly log: { readonly level: LevelWithSilent, readonly format: LogFormat, readonly channelNames: boolean }
+}
+
+export interface TokenRequest {
+  readonly namespace: string
+  readonly channel?: string
+  readonly allow: readonly Permission[]
+  readonly name?: string
 }
 
 export type CliCommand =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'serve', readonly settings: CliSettings }
+  | { readonly kind: 'token', readonly request: TokenRequest }
 
 const VALUE = { type: 'string' } as const
 const SWITCH = { type: 'boolean' } as const
@@ -83,6 +115,12 @@ const FLAGS = {
   'no-ui': SWITCH,
   'tls-cert': VALUE,
   'tls-key': VALUE,
+  auth: VALUE,
+  anonymous: VALUE,
+  metrics: SWITCH,
+  'log-level': VALUE,
+  'log-format': VALUE,
+  'log-channel-names': SWITCH,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' }
 } as const
@@ -111,6 +149,7 @@ const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 
 /** Reads flags and environment; throws an `Error` whose message names the flag and says what was wrong. */
 export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
+  if (argv[0] === 'token') return parseTokenCommand(argv.slice(1))
   const { values } = parseArgs({ args: joinNegativeValues(argv), options: FLAGS, strict: true, allowPositionals: false })
   if (values.help === true) return { kind: 'help' }
   if (values.version === true) return { kind: 'version' }
@@ -150,7 +189,42 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
   }
   if (cert === '' || key === '') throw new Error(`${cert === '' ? '--tls-cert' : '--tls-key'} needs a file name`)
   const tls = cert === undefined || key === undefined ? undefined : { cert, key }
-  return { kind: 'serve', settings: tls === undefined ? { port, host, options } : { port, host, options, tls } }
+  const authText = values.auth ?? env.HTTPIPE_AUTH_FILE
+  if (authText === '' && values.auth !== undefined) throw new Error('--auth needs a file name')
+  const authFile = authText === undefined || authText === '' ? undefined : authText
+  const anonymous = oneOf('--anonymous', values.anonymous ?? (authFile === undefined ? 'all' : 'none'), ANONYMOUS_LEVELS)
+  const log = {
+    level: oneOf('--log-level', values['log-level'] ?? 'info', LOG_LEVELS),
+    format: oneOf('--log-format', values['log-format'] ?? 'json', ['json', 'pretty'] as const),
+    channelNames: values['log-channel-names'] === true
+  }
+  const settings: CliSettings = { port, host, options, anonymous, metrics: values.metrics === true, log }
+  return {
+    kind: 'serve',
+    settings: { ...settings, ...(tls === undefined ? {} : { tls }), ...(authFile === undefined ? {} : { authFile }) }
+  }
+}
+
+function oneOf<T extends string> (flag: string, value: string, allowed: readonly T[]): T {
+  if (allowed.includes(value as T)) return value as T
+  throw new Error(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
+}
+
+const TOKEN_FLAGS = { namespace: VALUE, channel: VALUE, allow: VALUE, name: VALUE } as const
+
+/** `httpipe token create --namespace N [--channel C] --allow read,write [--name NAME]`. */
+function parseTokenCommand (argv: readonly string[]): CliCommand {
+  if (argv[0] !== 'create') throw new Error(`the token command takes "create", got ${JSON.stringify(argv[0] ?? '')}`)
+  const { values } = parseArgs({ args: [...argv.slice(1)], options: TOKEN_FLAGS, strict: true, allowPositionals: false })
+  const { namespace, channel, allow, name } = values
+  if (namespace === undefined || namespace === '') throw new Error('token create needs --namespace (a name or a glob pattern such as "builds-*")')
+  if (channel === '') throw new Error('--channel needs a name or a glob pattern (leave it out for every channel)')
+  if (allow === undefined || allow.trim() === '') throw new Error(`token create needs --allow, a comma-separated list of ${PERMISSIONS.join(', ')}`)
+  const permissions = [...new Set(allow.split(',').map(permission => oneOf('--allow', permission.trim(), PERMISSIONS)))]
+  return {
+    kind: 'token',
+    request: { namespace, allow: permissions, ...(channel === undefined ? {} : { channel }), ...(name === undefined ? {} : { name }) }
+  }
 }
 
 /**
@@ -236,15 +310,42 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     process.exitCode = 2
     return
   }
+  if (command.kind === 'token') {
+    const { token, entry } = createToken(command.request, command.request.name)
+    process.stdout.write(`${token}\n${JSON.stringify(entry)}\n`)
+    process.stderr.write('httpipe: add the second line to the "tokens" array of your --auth file; the token itself is shown only now and stored nowhere\n')
+    return
+  }
   if (command.kind !== 'serve') {
     process.stdout.write(command.kind === 'help' ? USAGE : `${version()}\n`)
     return
   }
 
-  const { port, host, options, tls } = command.settings
+  const { port, host, tls, authFile, anonymous, log } = command.settings
+  const logger = createLogger(log.level, log.format)
+  let access: TokenAccess | undefined
+  let metrics: { endpoint: MetricsEndpoint, attach: (pipe: StandaloneServer['pipe']) => void } | undefined
+  let options = command.settings.options
+  try {
+    if (authFile !== undefined || anonymous !== 'all') {
+      access = new TokenAccess(authFile === undefined ? new Map() : readTokens(authFile), anonymous)
+      options = { ...options, authorize: access.authorize }
+    }
+    if (command.settings.metrics) metrics = loadMetrics(access)
+  } catch (err) {
+    process.stderr.write(`httpipe: ${(err as Error).message}\n`)
+    process.exitCode = 2
+    return
+  }
+  // Made once the router exists (its messages name it); the server is made with the hook for it.
+  const logs: { requests?: RequestLog } = {}
+  const features: StandaloneFeatures = {
+    onRequest: (req, res) => { logs.requests?.onRequest(req, res) },
+    metrics: metrics?.endpoint
+  }
   let standalone: StandaloneServer | SecureStandaloneServer
   try {
-    standalone = tls === undefined ? createStandaloneServer(options) : createSecureStandaloneServer(options, readTls(tls))
+    standalone = tls === undefined ? createStandaloneServer(options, features) : createSecureStandaloneServer(options, readTls(tls), features)
   } catch (err) {
     // parseCli() has validated every option; this is a guard, reported the same way.
     process.stderr.write(`httpipe: ${(err as Error).message}\n\n${USAGE}`)
@@ -252,6 +353,9 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     return
   }
   const { server, pipe } = standalone
+  logs.requests = requestLog(logger, pipe, log.channelNames)
+  metrics?.attach(pipe)
+  const unwatchTokens = access === undefined || authFile === undefined ? () => {} : watchTokens(access, authFile, logger)
   server.on('error', err => {
     process.stderr.write(`httpipe: cannot listen on ${host}:${port}: ${err.message}\n`)
     process.exit(1)
@@ -259,7 +363,8 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
   server.listen(port, host, () => {
     const address = server.address()
     const actualPort = typeof address === 'object' && address !== null ? address.port : port
-    process.stdout.write(`httpipe listening on ${displayUrl(host, actualPort, tls !== undefined)}\n`)
+    const url = displayUrl(host, actualPort, tls !== undefined)
+    logger.info({ url, auth: authFile !== undefined, tokens: access?.size, anonymous, metrics: metrics !== undefined }, `httpipe listening on ${url}`)
   })
   const unwatch = tls === undefined ? () => {} : watchTls(standalone.server as SecureStandaloneServer['server'], tls, message => { process.stderr.write(`${message}\n`) })
   const closers = connectionClosers(standalone)
@@ -271,13 +376,70 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
       process.exit(1)
     }
     stopping = true
-    process.stdout.write(`httpipe: ${signal} received, finishing running transfers\n`)
+    logger.info({ signal }, `httpipe: ${signal} received, finishing running transfers`)
     unwatch()
+    unwatchTokens()
     const done = 'closeIdleConnections' in server ? shutdown(server, pipe) : shutdownSecure(server, pipe, closers)
-    done.then(() => process.exit(0), () => process.exit(1))
+    done.then(() => {
+      logger.info('httpipe: shut down')
+      process.exit(0)
+    }, (err: unknown) => {
+      logger.error({ err }, 'httpipe: shutdown failed')
+      process.exit(1)
+    })
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
+}
+
+/**
+ * Reloads the token file on SIGHUP and when it changes; a file that does not parse is logged with
+ * the reason and the previous tokens stay in force.
+ */
+function watchTokens (access: TokenAccess, file: string, logger: Logger): () => void {
+  const reload = (why: string): void => {
+    let tokens: Tokens
+    try {
+      tokens = readTokens(file)
+    } catch (err) {
+      logger.warn({ file, reason: why }, `httpipe: kept the previous tokens: ${(err as Error).message}`)
+      return
+    }
+    access.replace(tokens)
+    logger.info({ file, reason: why, tokens: tokens.size }, `httpipe: reloaded the tokens from ${file}`)
+  }
+  const onHangUp = (): void => { reload('SIGHUP') }
+  process.on('SIGHUP', onHangUp)
+  const unwatch = watchTokenFile(file, () => { reload('file changed') })
+  return () => {
+    process.off('SIGHUP', onHangUp)
+    unwatch()
+  }
+}
+
+/**
+ * `--metrics`: prom-client is an optional peer dependency, loaded only now. The standalone
+ * server's own registry also carries prom-client's process metrics (CPU, memory, event loop lag).
+ */
+function loadMetrics (access: TokenAccess | undefined): { endpoint: MetricsEndpoint, attach: (pipe: StandaloneServer['pipe']) => void } {
+  let client: typeof PromClient
+  let module: typeof Metrics
+  try {
+    client = require('prom-client') as typeof PromClient
+    module = require('./metrics') as typeof Metrics
+  } catch (err) {
+    throw new Error(`--metrics needs the prom-client package (npm install prom-client): ${(err as Error).message.split('\n')[0] ?? ''}`)
+  }
+  const registry = new client.Registry()
+  client.collectDefaultMetrics({ register: registry })
+  return {
+    endpoint: {
+      contentType: registry.contentType,
+      render: async () => await registry.metrics(),
+      ...(access === undefined ? {} : { allow: req => access.verdict(req, undefined) })
+    },
+    attach: pipe => { module.httpipeMetrics(pipe, { registry }) }
+  }
 }
 
 interface ConnectionClosers {
