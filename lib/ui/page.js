@@ -21,6 +21,7 @@
   const nsInput = $('namespace', HTMLInputElement)
   const chInput = $('channel', HTMLInputElement)
   const pubsubBox = $('pubsub', HTMLInputElement)
+  const tokenInput = $('token', HTMLInputElement)
   const urlCode = $('channel-url', HTMLElement)
   const textInput = $('text', HTMLTextAreaElement)
   const fileInput = $('file', HTMLInputElement)
@@ -174,7 +175,42 @@
    */
   function errorText (status, statusText, body) {
     const message = body.trim() || statusText || 'Request failed'
+    if (status === 401) return 'Access refused (401): ' + (tokenInput.value ? 'the access token was not accepted' : 'this server needs an access token: enter it under Channel') + '. ' + message
+    if (status === 403) return 'Access refused (403): the access token does not allow this on this channel. ' + message
     return 'Error ' + status + ': ' + message
+  }
+
+  // ---- the access token: this tab only, never in the URL of a request that can carry a header ----
+
+  const TOKEN_KEY = 'httpipe-token'
+
+  function loadToken () {
+    try {
+      tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? ''
+    } catch (err) {}
+  }
+
+  function saveToken () {
+    try {
+      if (tokenInput.value) sessionStorage.setItem(TOKEN_KEY, tokenInput.value)
+      else sessionStorage.removeItem(TOKEN_KEY)
+    } catch (err) {}
+  }
+
+  /** @param {XMLHttpRequest} xhr */
+  function authorize (xhr) {
+    const token = tokenInput.value.trim()
+    if (token) xhr.setRequestHeader('Authorization', 'Bearer ' + token)
+  }
+
+  /**
+   * EventSource cannot send headers: the token goes in the query.
+   * @param {string} url
+   */
+  function withToken (url) {
+    const token = tokenInput.value.trim()
+    if (!token) return url
+    return url + (url.indexOf('?') === -1 ? '?' : '&') + 'token=' + encodeURIComponent(token)
   }
 
   /**
@@ -285,6 +321,7 @@
     const total = file ? file.size : new Blob([body]).size
     const xhr = new XMLHttpRequest()
     xhr.open('POST', t.url)
+    authorize(xhr)
     if (file) {
       xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream')
       xhr.setRequestHeader('Content-Disposition', contentDisposition(file.name))
@@ -386,6 +423,7 @@
     clearReceived()
     const xhr = new XMLHttpRequest()
     xhr.open('GET', t.url)
+    authorize(xhr)
     xhr.responseType = 'blob'
     xhr.addEventListener('readystatechange', () => {
       if (xhr.readyState === 2 && xhr.status === 200) {
@@ -446,7 +484,7 @@
     const t = target(true)
     if (t.error !== undefined) return setStatus(subscribeStatus, t.error, 'error')
     while (messageList.firstChild) messageList.removeChild(messageList.firstChild)
-    const es = new EventSource(t.url)
+    const es = new EventSource(withToken(t.url))
     let count = 0
     const listening = 'Subscribed to ' + t.label + ': waiting for messages.'
     source = es
@@ -463,7 +501,8 @@
     })
     es.addEventListener('error', () => {
       if (source !== es) return
-      if (es.readyState === EventSource.CLOSED) stopSubscription('The subscription was refused or failed (check the names).', 'error')
+      // EventSource shows no status: a 401 or 403 closes it like any other refusal.
+      if (es.readyState === EventSource.CLOSED) stopSubscription('The subscription was refused or failed: check the names' + (tokenInput.value ? ' and the access token (a 401 or 403 closes it).' : ', and whether this server needs an access token.'), 'error')
       else setStatus(subscribeStatus, 'Connection lost; reconnecting\u2026', 'busy')
     })
     subscribeButton.disabled = true
@@ -478,10 +517,12 @@
   chInput.value = initial ? initial[1] : randomName()
   onNamesChanged()
   updateSendLabel()
+  loadToken()
 
   nsInput.addEventListener('input', onNamesChanged)
   chInput.addEventListener('input', onNamesChanged)
   pubsubBox.addEventListener('change', showUrl)
+  tokenInput.addEventListener('input', saveToken)
   window.addEventListener('hashchange', () => {
     const names = readHash()
     if (!names) return
