@@ -3,7 +3,7 @@
 
 const path = require('node:path')
 
-const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale', 'fanout', 'deploy']
+const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale', 'fanout', 'deploy', 'observe']
 
 const FULL = {
   rounds: 3,
@@ -51,8 +51,10 @@ const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] buil
 
   --quick                   smoke-test preset (1 round, small sizes, short runs; under ~2 minutes)
   --rounds N                rounds of A B C D per measurement (full: 3)
-  --servers LIST            comma list of A,B,C,D,S or node,express,httpipe-express,httpipe-cli,node-sse (default all;
-                            S, the SSE fan-out baseline, runs only in the fanout scenario, A and B never do)
+  --servers LIST            comma list of A,B,C,D,S,E,F,G or node,express,httpipe-express,httpipe-cli,node-sse,
+                            httpipe-express-observed,httpipe-cli-observed,httpipe-cli-silent (default all;
+                            S, the SSE fan-out baseline, runs only in the fanout scenario, A and B never do;
+                            E, F and G only in the observe scenario)
   --scenarios LIST          comma list of ${ALL_SCENARIOS.join(',')} (default all)
   --bulk-size SIZE          bulk transfer size, e.g. 2GiB (full: 2GiB)
   --verify-size SIZE        sha256-verified transfer size (full: 64MiB)
@@ -144,7 +146,7 @@ function parseArgs (argv) {
   const config = {
     preset: quick ? 'quick' : 'full',
     ...(quick ? QUICK : FULL),
-    servers: ['A', 'B', 'C', 'D', 'S'],
+    servers: ['A', 'B', 'C', 'D', 'S', 'E', 'F', 'G'],
     scenarios: ALL_SCENARIOS.slice(),
     stallTimeoutMs: 10000,
     readyTimeoutMs: 10000,
