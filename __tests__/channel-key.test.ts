@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { channelKey, parseRoute, validateName, type Route } from '../lib/channel-key'
+import { channelKey, validateName } from '../lib/channel-key'
+import { parseRoute, type Route } from '../lib/route'
 
 interface ThrownHttpError {
   readonly status: number

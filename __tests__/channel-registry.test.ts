@@ -1,31 +1,72 @@
 import { describe, expect, it } from '@jest/globals'
-import { ChannelRegistry, type RegistryLimits, type RegistryStats, type Role, type Ticket, type Transfer } from '../lib/channel-registry'
+import { ChannelRegistry, type Admission, type Broadcast, type RegistryLimits, type RegistryStats, type Role, type Ticket, type Transfer } from '../lib/channel-registry'
 
 interface Waiter {
   readonly id: string
 }
 
-type OnMatch = (transfer: Transfer<Waiter>) => void
+type WaiterTransfer = Transfer<Waiter, Waiter>
+type WaiterTicket = Ticket<Waiter, Waiter>
+type OnMatch = (transfer: WaiterTransfer) => void
 
 /**
- * A registry of plain-object waiters that records every match. `onMatch` can be replaced during a
- * test to act from inside the callback (reentrancy).
+ * The registry as core uses it: every transfer a call returns is started, i.e. recorded (and
+ * counted as running until it is finished), and handed to `hooks.onMatch`, which a test can set
+ * to act on it at once (a transfer that fails at once, say). `enqueue(role)` picks the method.
  */
-function createRegistry (limits: Partial<RegistryLimits> = {}) {
-  const matched: Array<Transfer<Waiter>> = []
-  const hooks: { onMatch: OnMatch | undefined } = { onMatch: undefined }
-  const registry = new ChannelRegistry<Waiter>(
-    { concurrency: 1, waitersPerChannel: 5000, waiters: 50_000, ...limits },
-    transfer => {
-      matched.push(transfer)
-      hooks.onMatch?.(transfer)
-    })
+class RecordingRegistry extends ChannelRegistry<Waiter, Waiter> {
+  readonly matched: WaiterTransfer[] = []
+  readonly hooks: { onMatch: OnMatch | undefined } = { onMatch: undefined }
+  readonly #running = new Set<WaiterTransfer | Broadcast<Waiter, Waiter>>()
 
-  /** Enqueues a waiter with id `id` and expects it to be admitted. */
-  function admit (namespace: string, name: string, role: Role, id: string): Ticket<Waiter> {
-    const ticket = registry.enqueue(namespace, name, role, { id })
-    if (typeof ticket === 'string') throw new Error(`expected ${id} to be admitted, got ${ticket}`)
-    return ticket
+  enqueue (namespace: string, name: string, role: Role, waiter: Waiter): Admission<Waiter, Waiter> {
+    const admitted = role === 'producer'
+      ? this.enqueueProducer(namespace, name, waiter)
+      : role === 'consumer' ? this.enqueueConsumer(namespace, name, waiter) : this.enqueueSubscriber(namespace, name, waiter)
+    if (typeof admitted !== 'string' && admitted.kind === 'transfer') this.#start(admitted)
+    return admitted
+  }
+
+  override publish (namespace: string, name: string, stays?: (subscriber: Waiter) => boolean): Broadcast<Waiter, Waiter> | undefined {
+    const taken = super.publish(namespace, name, stays)
+    if (taken !== undefined) this.#running.add(taken)
+    return taken
+  }
+
+  override finish (running: WaiterTransfer | Broadcast<Waiter, Waiter>): WaiterTransfer | undefined {
+    this.#running.delete(running)
+    const next = super.finish(running)
+    if (next !== undefined) this.#start(next)
+    return next
+  }
+
+  override stats (): RegistryStats & { runningTransfers: number } {
+    return { ...super.stats(), runningTransfers: this.#running.size }
+  }
+
+  #start (transfer: WaiterTransfer): void {
+    this.matched.push(transfer)
+    this.#running.add(transfer)
+    this.hooks.onMatch?.(transfer)
+  }
+}
+
+function createRegistry (limits: Partial<RegistryLimits> = {}) {
+  const registry = new RecordingRegistry({ concurrency: 1, waitersPerChannel: 5000, waiters: 50_000, ...limits })
+  const { matched, hooks } = registry
+
+  /** Enqueues a waiter with id `id` and expects it to be admitted (queued or matched at once). */
+  function admit (namespace: string, name: string, role: Role, id: string): WaiterTicket | WaiterTransfer {
+    const admitted = registry.enqueue(namespace, name, role, { id })
+    if (typeof admitted === 'string') throw new Error(`expected ${id} to be admitted, got ${admitted}`)
+    return admitted
+  }
+
+  /** Enqueues a waiter with id `id` and expects it to be queued: its ticket. */
+  function queue (namespace: string, name: string, role: Role, id: string): WaiterTicket {
+    const admitted = admit(namespace, name, role, id)
+    if (admitted.kind !== 'ticket') throw new Error(`expected ${id} to be queued, got a transfer`)
+    return admitted
   }
 
   /** Matched pairs as "producer>consumer", in match order. */
@@ -33,16 +74,16 @@ function createRegistry (limits: Partial<RegistryLimits> = {}) {
     return matched.map(transfer => `${transfer.producer.id}>${transfer.consumer.id}`)
   }
 
-  function transfer (index: number): Transfer<Waiter> {
+  function transfer (index: number): WaiterTransfer {
     const found = matched[index]
     if (found === undefined) throw new Error(`no transfer #${index}`)
     return found
   }
 
-  return { registry, matched, hooks, admit, pairs, transfer }
+  return { registry, matched, hooks, admit, queue, pairs, transfer }
 }
 
-function stats (namespaces: number, channels: number, waitingProducers: number, waitingConsumers: number, runningTransfers: number): RegistryStats {
+function stats (namespaces: number, channels: number, waitingProducers: number, waitingConsumers: number, runningTransfers: number): RegistryStats & { runningTransfers: number } {
   return { namespaces, channels, waitingProducers, waitingConsumers, runningTransfers }
 }
 
@@ -52,19 +93,21 @@ function ids (waiters: readonly Waiter[]): string[] {
   return waiters.map(waiter => waiter.id).sort()
 }
 
-describe('ChannelRegistry<W>', () => {
-  describe('enqueue(namespace, name, role, waiter)', () => {
+describe('ChannelRegistry<P, C>', () => {
+  describe('enqueueProducer(), enqueueConsumer(), enqueueSubscriber()', () => {
     it('queues a producer until a consumer arrives, then matches them', () => {
-      const { registry, matched, admit } = createRegistry()
-      const producer = admit('v1', 'do_work', 'producer', 'p1')
+      const { registry, matched, queue } = createRegistry()
+      const producer = queue('v1', 'do_work', 'producer', 'p1')
       expect(matched).toHaveLength(0)
       expect(registry.stats()).toStrictEqual(stats(1, 1, 1, 0, 0))
 
-      const consumer = admit('v1', 'do_work', 'consumer', 'c1')
+      const consumer = { id: 'c1' }
+      const started = registry.enqueue('v1', 'do_work', 'consumer', consumer)
       expect(matched).toHaveLength(1)
-      expect(matched[0]).toMatchObject({ namespace: 'v1', channel: 'do_work', key: 'v1/do_work' })
+      expect(started).toBe(matched[0])
+      expect(matched[0]).toMatchObject({ kind: 'transfer', namespace: 'v1', channel: 'do_work', key: 'v1/do_work' })
       expect(matched[0]?.producer).toBe(producer.waiter)
-      expect(matched[0]?.consumer).toBe(consumer.waiter)
+      expect(matched[0]?.consumer).toBe(consumer)
       expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 0, 1))
     })
 
@@ -79,16 +122,17 @@ describe('ChannelRegistry<W>', () => {
       expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 0, 1))
     })
 
-    it('returns a ticket with the role and waiter, also when the waiter is matched at once', () => {
+    it('returns a ticket with the role and waiter when it queues, the transfer to start when it matches at once', () => {
       const { registry } = createRegistry()
       const producer = { id: 'p1' }
       const consumer = { id: 'c1' }
       const first = registry.enqueue('ns', 'ch', 'producer', producer)
       const second = registry.enqueue('ns', 'ch', 'consumer', consumer)
-      expect(first).toMatchObject({ role: 'producer' })
-      expect((first as Ticket<Waiter>).waiter).toBe(producer)
-      expect(second).toMatchObject({ role: 'consumer' })
-      expect((second as Ticket<Waiter>).waiter).toBe(consumer)
+      expect(first).toMatchObject({ kind: 'ticket', role: 'producer' })
+      expect((first as WaiterTicket).waiter).toBe(producer)
+      expect(second).toMatchObject({ kind: 'transfer', key: 'ns/ch' })
+      expect((second as WaiterTransfer).producer).toBe(producer)
+      expect((second as WaiterTransfer).consumer).toBe(consumer)
     })
 
     it('never matches two producers or two consumers', () => {
@@ -145,9 +189,9 @@ describe('ChannelRegistry<W>', () => {
     })
 
     it('skips a withdrawn waiter and keeps the others in order', () => {
-      const { registry, admit, pairs } = createRegistry({ concurrency: 10 })
+      const { registry, admit, pairs, queue } = createRegistry({ concurrency: 10 })
       admit('ns', 'ch', 'producer', 'p1')
-      const p2 = admit('ns', 'ch', 'producer', 'p2')
+      const p2 = queue('ns', 'ch', 'producer', 'p2')
       admit('ns', 'ch', 'producer', 'p3')
       registry.withdraw(p2)
       admit('ns', 'ch', 'consumer', 'c1')
@@ -158,31 +202,42 @@ describe('ChannelRegistry<W>', () => {
     })
   })
 
-  describe('waits(ticket)', () => {
-    it('is true while queued, false once matched or withdrawn', () => {
-      const { registry, admit } = createRegistry()
-      const producer = admit('ns', 'ch', 'producer', 'p1')
-      const withdrawn = admit('ns', 'other', 'consumer', 'c0')
-      expect([registry.waits(producer), registry.waits(withdrawn)]).toStrictEqual([true, true])
-      registry.withdraw(withdrawn)
-      expect(registry.waits(withdrawn)).toBe(false)
-      // The consumer is matched by the very enqueue that issues its ticket.
-      const consumer = admit('ns', 'ch', 'consumer', 'c1')
-      expect([registry.waits(producer), registry.waits(consumer)]).toStrictEqual([false, false])
+  describe('what enqueue returns', () => {
+    it('is a ticket while the waiter queues, the transfer when it is matched by that very enqueue, or the refusal', () => {
+      const { registry, admit } = createRegistry({ waitersPerChannel: 1 })
+      expect(admit('ns', 'ch', 'producer', 'p1')).toMatchObject({ kind: 'ticket', role: 'producer' })
+      expect(admit('ns', 'other', 'consumer', 'c0')).toMatchObject({ kind: 'ticket', role: 'consumer' })
+      expect(registry.enqueue('ns', 'other', 'consumer', { id: 'c9' })).toBe('channel.full')
+      expect(admit('ns', 'ch', 'consumer', 'c1')).toMatchObject({ kind: 'transfer', producer: { id: 'p1' }, consumer: { id: 'c1' } })
+      expect(admit('ns', 'ch', 'subscriber', 's1')).toMatchObject({ kind: 'ticket', role: 'subscriber' })
+    })
+  })
+
+  describe('hold(role, delta)', () => {
+    it('counts a request that waits outside every queue, against limits.waiters too, until it is released', () => {
+      const { registry } = createRegistry({ waiters: 2 })
+      registry.hold('producer', 1)
+      registry.hold('subscriber', 1)
+      expect(registry.stats()).toStrictEqual(stats(0, 0, 1, 1, 0))
+      expect(registry.enqueue('ns', 'ch', 'consumer', { id: 'c1' })).toBe('router.full')
+      registry.hold('producer', -1)
+      registry.hold('subscriber', -1)
+      expect(registry.stats()).toStrictEqual(EMPTY)
+      expect(registry.enqueue('ns', 'ch', 'consumer', { id: 'c1' })).toMatchObject({ kind: 'ticket' })
     })
   })
 
   describe('withdraw(ticket)', () => {
     it('returns true, then false for the same ticket', () => {
-      const { registry, admit } = createRegistry()
-      const ticket = admit('ns', 'ch', 'producer', 'p1')
+      const { registry, queue } = createRegistry()
+      const ticket = queue('ns', 'ch', 'producer', 'p1')
       expect(registry.withdraw(ticket)).toBe(true)
       expect(registry.withdraw(ticket)).toBe(false)
     })
 
     it('uncounts the waiter and removes its now empty channel and namespace', () => {
-      const { registry, admit } = createRegistry()
-      const ticket = admit('ns', 'ch', 'consumer', 'c1')
+      const { registry, queue } = createRegistry()
+      const ticket = queue('ns', 'ch', 'consumer', 'c1')
       registry.withdraw(ticket)
       expect(registry.stats()).toStrictEqual(EMPTY)
       expect(registry.namespaces()).toStrictEqual([])
@@ -190,34 +245,34 @@ describe('ChannelRegistry<W>', () => {
     })
 
     it('keeps a channel on which others still wait', () => {
-      const { registry, admit } = createRegistry()
-      const p1 = admit('ns', 'ch', 'producer', 'p1')
+      const { registry, admit, queue } = createRegistry()
+      const p1 = queue('ns', 'ch', 'producer', 'p1')
       admit('ns', 'ch', 'producer', 'p2')
       registry.withdraw(p1)
       expect(registry.stats()).toStrictEqual(stats(1, 1, 1, 0, 0))
       expect(registry.channels('ns')).toStrictEqual(['ch'])
     })
 
-    it('returns false for the tickets of a matched pair, and changes nothing', () => {
-      const { registry, admit } = createRegistry()
-      const producer = admit('ns', 'ch', 'producer', 'p1')
-      const consumer = admit('ns', 'ch', 'consumer', 'c1')
+    it('returns false for the ticket of a matched waiter, and changes nothing', () => {
+      const { registry, admit, queue } = createRegistry()
+      const producer = queue('ns', 'ch', 'producer', 'p1')
+      admit('ns', 'ch', 'consumer', 'c1')
       expect(registry.withdraw(producer)).toBe(false)
-      expect(registry.withdraw(consumer)).toBe(false)
+      expect(registry.withdraw(producer)).toBe(false)
       expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 0, 1))
     })
 
     it('returns false for a waiter already evicted by deleteChannel', () => {
-      const { registry, admit } = createRegistry()
-      const ticket = admit('ns', 'ch', 'producer', 'p1')
+      const { registry, queue } = createRegistry()
+      const ticket = queue('ns', 'ch', 'producer', 'p1')
       registry.deleteChannel('ns', 'ch')
       expect(registry.withdraw(ticket)).toBe(false)
       expect(registry.stats()).toStrictEqual(EMPTY)
     })
 
     it('never matches a withdrawn waiter', () => {
-      const { registry, admit, pairs } = createRegistry()
-      const ticket = admit('ns', 'ch', 'producer', 'p1')
+      const { registry, admit, pairs, queue } = createRegistry()
+      const ticket = queue('ns', 'ch', 'producer', 'p1')
       registry.withdraw(ticket)
       admit('ns', 'ch', 'consumer', 'c1')
       expect(pairs()).toStrictEqual([])
@@ -244,8 +299,8 @@ describe('ChannelRegistry<W>', () => {
       const { registry, admit, pairs, transfer } = createRegistry({ concurrency: 1 })
       for (const id of ['p1', 'p2', 'p3']) admit('ns', 'ch', 'producer', id)
       for (const id of ['c1', 'c2', 'c3']) admit('ns', 'ch', 'consumer', id)
-      registry.finish(transfer(0))
-      registry.finish(transfer(0))
+      expect(registry.finish(transfer(0))).toBe(transfer(1))
+      expect(registry.finish(transfer(0))).toBeUndefined()
       expect(pairs()).toStrictEqual(['p1>c1', 'p2>c2'])
       expect(registry.stats()).toStrictEqual(stats(1, 1, 1, 1, 1))
     })
@@ -340,7 +395,7 @@ describe('ChannelRegistry<W>', () => {
       const { registry, pairs, admit } = createRegistry({ waitersPerChannel: 2 })
       admit('ns', 'ch', 'producer', 'p1')
       admit('ns', 'ch', 'producer', 'p2')
-      expect(registry.enqueue('ns', 'ch', 'consumer', { id: 'c1' })).toMatchObject({ role: 'consumer' })
+      expect(registry.enqueue('ns', 'ch', 'consumer', { id: 'c1' })).toMatchObject({ kind: 'transfer', consumer: { id: 'c1' } })
       expect(pairs()).toStrictEqual(['p1>c1'])
       expect(registry.stats()).toStrictEqual(stats(1, 1, 1, 0, 1))
     })
@@ -348,13 +403,13 @@ describe('ChannelRegistry<W>', () => {
     it('admits a producer that would be matched at once, even at the limit', () => {
       const { registry, pairs, admit } = createRegistry({ waitersPerChannel: 1 })
       admit('ns', 'ch', 'consumer', 'c1')
-      expect(registry.enqueue('ns', 'ch', 'producer', { id: 'p1' })).toMatchObject({ role: 'producer' })
+      expect(registry.enqueue('ns', 'ch', 'producer', { id: 'p1' })).toMatchObject({ kind: 'transfer', producer: { id: 'p1' } })
       expect(pairs()).toStrictEqual(['p1>c1'])
     })
 
     it('frees a place when a waiter withdraws', () => {
-      const { registry, admit } = createRegistry({ waitersPerChannel: 1 })
-      const p1 = admit('ns', 'ch', 'producer', 'p1')
+      const { registry, queue } = createRegistry({ waitersPerChannel: 1 })
+      const p1 = queue('ns', 'ch', 'producer', 'p1')
       expect(registry.enqueue('ns', 'ch', 'producer', { id: 'p2' })).toBe('channel.full')
       registry.withdraw(p1)
       expect(registry.enqueue('ns', 'ch', 'producer', { id: 'p2' })).toMatchObject({ role: 'producer' })
@@ -378,7 +433,7 @@ describe('ChannelRegistry<W>', () => {
       const { registry, admit, pairs } = createRegistry({ waiters: 2 })
       admit('a', 'x', 'producer', 'p1')
       admit('b', 'y', 'producer', 'p2')
-      expect(registry.enqueue('b', 'y', 'consumer', { id: 'c1' })).toMatchObject({ role: 'consumer' })
+      expect(registry.enqueue('b', 'y', 'consumer', { id: 'c1' })).toMatchObject({ kind: 'transfer', consumer: { id: 'c1' } })
       expect(pairs()).toStrictEqual(['p2>c1'])
       expect(registry.stats()).toStrictEqual(stats(2, 2, 1, 0, 1))
     })
@@ -545,9 +600,9 @@ describe('ChannelRegistry<W>', () => {
     })
 
     it('keeps a namespace while any of its channels exists', () => {
-      const { registry, admit } = createRegistry()
-      const a = admit('ns', 'a', 'producer', 'p1')
-      const b = admit('ns', 'b', 'producer', 'p2')
+      const { registry, queue } = createRegistry()
+      const a = queue('ns', 'a', 'producer', 'p1')
+      const b = queue('ns', 'b', 'producer', 'p2')
       registry.withdraw(a)
       expect(registry.namespaces()).toStrictEqual(['ns'])
       expect(registry.channels('ns')).toStrictEqual(['b'])
@@ -556,7 +611,7 @@ describe('ChannelRegistry<W>', () => {
     })
 
     it('leaves nothing behind after 10 000 distinct channels used once each', () => {
-      const { registry, admit, transfer, matched } = createRegistry()
+      const { registry, admit, transfer, matched, queue } = createRegistry()
       for (let i = 0; i < 10_000; i++) {
         const namespace = `ns-${i}`
         const name = `ch-${i}`
@@ -567,10 +622,10 @@ describe('ChannelRegistry<W>', () => {
             registry.finish(transfer(matched.length - 1))
             break
           case 1: // a producer that gives up
-            registry.withdraw(admit(namespace, name, 'producer', `p${i}`))
+            registry.withdraw(queue(namespace, name, 'producer', `p${i}`))
             break
           case 2: // a consumer that gives up
-            registry.withdraw(admit(namespace, name, 'consumer', `c${i}`))
+            registry.withdraw(queue(namespace, name, 'consumer', `c${i}`))
             break
           default: // a waiter whose channel is deleted
             admit(namespace, name, 'consumer', `c${i}`)
@@ -629,8 +684,8 @@ describe('ChannelRegistry<W>', () => {
     })
   })
 
-  describe('reentrancy', () => {
-    it('handles finish() called from inside onMatch, matching the queued pairs in order', () => {
+  describe('a caller acting on a returned transfer at once', () => {
+    it('handles finish() called on a returned transfer at once, matching the queued pairs in order', () => {
       const { registry, hooks, admit, pairs, transfer } = createRegistry({ concurrency: 1 })
       admit('ns', 'ch', 'producer', 'p1')
       admit('ns', 'ch', 'consumer', 'c1')
@@ -644,7 +699,7 @@ describe('ChannelRegistry<W>', () => {
       expect(registry.namespaces()).toStrictEqual([])
     })
 
-    it('handles finish() from inside onMatch when the pair is made by enqueue()', () => {
+    it('handles finish() on a returned transfer at once when the pair is made by enqueue()', () => {
       const { registry, hooks, admit, pairs } = createRegistry({ concurrency: 1 })
       hooks.onMatch = matched => registry.finish(matched)
       admit('ns', 'ch', 'producer', 'p1')
@@ -670,7 +725,7 @@ describe('ChannelRegistry<W>', () => {
       expect(registry.stats()).toStrictEqual(stats(1, 1, 1, 1, 1))
     })
 
-    it('handles a new waiter enqueued from inside onMatch on a channel that finish() just pruned', () => {
+    it('handles a new waiter enqueued on a returned transfer at once on a channel that finish() just pruned', () => {
       const { registry, hooks, admit, pairs } = createRegistry({ concurrency: 1 })
       hooks.onMatch = matched => {
         registry.finish(matched)
@@ -708,7 +763,7 @@ describe('ChannelRegistry<W>', () => {
       expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 0, 1))
     })
 
-    it('handles a waiter enqueued from inside onMatch that matches at once', () => {
+    it('handles a waiter enqueued on a returned transfer at once that matches at once', () => {
       const { registry, hooks, admit, pairs } = createRegistry({ concurrency: 2 })
       admit('ns', 'ch', 'producer', 'p1')
       admit('ns', 'ch', 'producer', 'p2')
@@ -718,10 +773,10 @@ describe('ChannelRegistry<W>', () => {
       expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 0, 2))
     })
 
-    it('handles withdraw() from inside onMatch', () => {
-      const { registry, hooks, admit, pairs } = createRegistry({ concurrency: 2 })
+    it('handles withdraw() on a returned transfer at once', () => {
+      const { registry, hooks, admit, pairs, queue } = createRegistry({ concurrency: 2 })
       admit('ns', 'ch', 'producer', 'p1')
-      const p2 = admit('ns', 'ch', 'producer', 'p2')
+      const p2 = queue('ns', 'ch', 'producer', 'p2')
       hooks.onMatch = () => { registry.withdraw(p2) }
       admit('ns', 'ch', 'consumer', 'c1')
       admit('ns', 'ch', 'consumer', 'c2')
@@ -729,7 +784,7 @@ describe('ChannelRegistry<W>', () => {
       expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 1, 1))
     })
 
-    it('handles deleteChannel() from inside onMatch', () => {
+    it('handles deleteChannel() on a returned transfer at once', () => {
       const { registry, hooks, admit, pairs, transfer } = createRegistry({ concurrency: 2 })
       for (const i of [1, 2, 3]) admit('ns', 'ch', 'producer', `p${i}`)
       const evicted: Waiter[] = []
@@ -744,16 +799,31 @@ describe('ChannelRegistry<W>', () => {
   })
 
   describe('publish(namespace, name, stays)', () => {
+    it('returns undefined, and creates no channel, when no subscriber waits', () => {
+      const { registry, queue } = createRegistry()
+      expect(registry.publish('ns', 'ch')).toBeUndefined()
+      queue('ns', 'ch', 'producer', 'p1')
+      expect(registry.publish('ns', 'ch')).toBeUndefined()
+      expect(registry.stats()).toStrictEqual(stats(1, 1, 1, 0, 0))
+    })
+
+    it('turns a subscriber away like any waiter when its channel is full', () => {
+      const { registry, queue } = createRegistry({ waitersPerChannel: 1 })
+      queue('ns', 'ch', 'subscriber', 's1')
+      expect(registry.enqueue('ns', 'ch', 'subscriber', { id: 's2' })).toBe('channel.full')
+      expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 1, 0))
+    })
+
     it('keeps the subscribers `stays` accepts in the queue, with their tickets, and takes the rest', () => {
-      const { registry, admit } = createRegistry()
+      const { registry, admit, queue } = createRegistry()
       admit('ns', 'ch', 'subscriber', 'raw1')
-      const live = admit('ns', 'ch', 'subscriber', 'live1')
+      const live = queue('ns', 'ch', 'subscriber', 'live1')
       admit('ns', 'ch', 'subscriber', 'raw2')
       const taken = registry.publish('ns', 'ch', waiter => waiter.id.startsWith('live'))
       expect(taken?.subscribers.map(waiter => waiter.id)).toStrictEqual(['raw1', 'live1', 'raw2'])
       expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 1, 1))
-      expect(registry.waits(live)).toBe(true)
-      if (taken !== undefined) registry.finish(taken)
+      expect(taken?.kind).toBe('broadcast')
+      if (taken !== undefined) expect(registry.finish(taken)).toBeUndefined()
       expect(registry.publish('ns', 'ch', () => true)?.subscribers.map(waiter => waiter.id)).toStrictEqual(['live1'])
       expect(registry.withdraw(live)).toBe(true)
       expect(registry.stats()).toStrictEqual(stats(1, 1, 0, 0, 1))

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { SAFETY_HEADERS, consumerContentType, consumerHeaders } from '../lib/consumer-headers'
+import { consumerContentType, consumerHeaders } from '../lib/consumer-headers'
+import { SAFETY_HEADERS } from '../lib/response-headers'
 
 describe('consumerHeaders(producerHeaders)', () => {
   it('sends exactly the type, the safety headers, and nothing else for a plain message', () => {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Route } from './channel-key'
+import type { Route } from './route'
 import type { ChannelQuery } from './channel-query'
 import * as errors from './errors'
 import { lingerOnError, type LingerBounds } from './linger'

@@ -1,7 +1,8 @@
 import { consumerHeaders } from './consumer-headers'
 import { cutConnection } from './cut'
-import { entityTooLarge, headerNotRelayable } from './errors'
+import { entityTooLarge, publisherGone } from './errors'
 import { isServerResponse } from './http2-compat'
+import { writeConsumerHead } from './response-headers'
 import type { MessageSink, MessageSource, RelayProgress } from './relay'
 
 /** What became of one pubsub message. */
@@ -104,7 +105,7 @@ export async function broadcast (
       for (const sink of live) sink.end()
     }
     function onPublisherGone (): void {
-      if (!ended) settle(new Error('the publisher disconnected before sending its whole message'))
+      if (!ended) settle(publisherGone())
     }
 
     const headers = consumerHeaders(source.headers)
@@ -113,10 +114,9 @@ export async function broadcast (
       const isResponse = isServerResponse(sink)
       if (isResponse) {
         // One response that refuses its head must not strand the ones after it: cut it, go on.
-        try {
-          sink.writeHead(200, headers)
-        } catch (err) {
-          headerError ??= headerNotRelayable(key, (err as Error).message)
+        const refused = writeConsumerHead(sink, headers, key)
+        if (refused !== undefined) {
+          headerError ??= refused
           cutConnection(sink)
           continue
         }

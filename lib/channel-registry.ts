@@ -2,7 +2,8 @@ import { channelKey } from './channel-key'
 import { WaiterQueue, type QueueNode } from './waiter-queue'
 
 // This module owns the rendezvous state and nothing else: no express, no node:http, no timers,
-// so it can be unit-tested with plain objects and reused by any HTTP adapter.
+// so it can be unit-tested with plain objects and reused by any HTTP adapter. It never calls
+// back: every call returns what it matched, and the caller starts it.
 
 /** Queue-mode producers and consumers match each other; pubsub subscribers wait for a broadcast. */
 export type Role = 'producer' | 'consumer' | 'subscriber'
@@ -13,99 +14,114 @@ export interface RegistryLimits {
   readonly waiters: number
 }
 
-/** A matched producer and consumer. Pass it back to {@link ChannelRegistry.finish} when done. */
-export interface Transfer<W> {
-  readonly namespace: string
-  readonly channel: string
-  readonly key: string
-  readonly producer: W
-  readonly consumer: W
-}
+/** Why the registry turns a waiter away: its channel's queue or the router's is full. */
+export type Refusal = 'channel.full' | 'router.full'
 
-/** The subscribers a pubsub message goes to. Pass it back to {@link ChannelRegistry.finish} when done. */
-export interface Broadcast<W> {
-  readonly namespace: string
-  readonly channel: string
-  readonly key: string
-  readonly subscribers: readonly W[]
-}
-
-/** Proof of a place in a queue; {@link ChannelRegistry.withdraw} takes it back in O(1). */
-export interface Ticket<W> {
-  readonly role: Role
-  readonly waiter: W
-}
-
-export type Rejection = 'channel.full' | 'router.full'
-
-export interface RegistryStats {
-  namespaces: number
-  channels: number
-  waitingProducers: number
-  waitingConsumers: number
-  runningTransfers: number
-}
-
-interface Channel<W> {
+/** The registry's state of one channel; opaque outside this module. */
+export interface ChannelState<P, C> {
   readonly namespace: string
   readonly name: string
   readonly key: string
-  readonly producers: WaiterQueue<W>
-  readonly consumers: WaiterQueue<W>
-  readonly subscribers: WaiterQueue<W>
+  /** Its namespace's channels, itself included: pruning needs no lookup. */
+  readonly siblings: Map<string, ChannelState<P, C>>
+  readonly producers: WaiterQueue<P>
+  readonly consumers: WaiterQueue<C>
+  readonly subscribers: WaiterQueue<C>
   /** Queue-mode transfers: what the concurrency gate counts. */
   running: number
   /** Pubsub broadcasts: they keep the channel alive but pass no gate. */
   broadcasting: number
 }
 
-interface TicketState<W> extends Ticket<W> {
-  readonly channel: Channel<W>
-  readonly node: QueueNode<W>
+interface Running<P, C> {
+  readonly namespace: string
+  readonly channel: string
+  readonly key: string
+  /** @internal */ readonly state: ChannelState<P, C>
+  /** @internal */ finished: boolean
 }
 
-interface RunningState<W> {
-  readonly state: Channel<W>
-  readonly broadcast: boolean
-  finished: boolean
+/** A matched producer and consumer, to be started. Pass it back to {@link ChannelRegistry.finish} when done. */
+export interface Transfer<P, C> extends Running<P, C> {
+  readonly kind: 'transfer'
+  readonly producer: P
+  readonly consumer: C
+}
+
+/** The subscribers a pubsub message goes to. Pass it back to {@link ChannelRegistry.finish} when done. */
+export interface Broadcast<P, C> extends Running<P, C> {
+  readonly kind: 'broadcast'
+  readonly subscribers: readonly C[]
+}
+
+/** Proof of a place in a queue; {@link ChannelRegistry.withdraw} takes it back in O(1). */
+export type Ticket<P, C> =
+  | { readonly kind: 'ticket', readonly role: 'producer', readonly waiter: P, /** @internal */ readonly node: QueueNode<P>, /** @internal */ readonly state: ChannelState<P, C> }
+  | { readonly kind: 'ticket', readonly role: 'consumer' | 'subscriber', readonly waiter: C, /** @internal */ readonly node: QueueNode<C>, /** @internal */ readonly state: ChannelState<P, C> }
+
+/** What an enqueue did: queued the waiter (its ticket), matched it at once (the transfer to start), or refused it. */
+export type Admission<P, C> = Ticket<P, C> | Transfer<P, C> | Refusal
+
+export interface RegistryStats {
+  namespaces: number
+  channels: number
+  waitingProducers: number
+  waitingConsumers: number
 }
 
 /**
- * Channels keyed by namespace then name, each with a FIFO of waiting producers and one of waiting
- * consumers, and a gate of `concurrency` running transfers. A channel exists while anything waits
- * or runs on it; every operation is O(1) apart from those returning lists.
+ * Channels keyed by namespace then name, each with a FIFO of waiting producers (`P`) and one of
+ * waiting consumers (`C`), and a gate of `concurrency` running transfers. A channel exists while
+ * anything waits or runs on it; every operation is O(1) apart from those returning lists.
+ *
+ * Between calls no channel has an open gate with both queues non-empty, so an enqueue matches at
+ * most one pair, and that pair holds the waiter it enqueued.
  */
-export class ChannelRegistry<W> {
-  readonly #namespaces = new Map<string, Map<string, Channel<W>>>()
+export class ChannelRegistry<P, C> {
+  readonly #namespaces = new Map<string, Map<string, ChannelState<P, C>>>()
   readonly #limits: RegistryLimits
-  readonly #onMatch: (transfer: Transfer<W>) => void
   #channelCount = 0
   #waitingProducers = 0
   #waitingConsumers = 0
-  #running = 0
 
-  /** `onMatch` is called synchronously, from whichever call made the pair. */
-  constructor (limits: RegistryLimits, onMatch: (transfer: Transfer<W>) => void) {
+  constructor (limits: RegistryLimits) {
     this.#limits = limits
-    this.#onMatch = onMatch
   }
 
   /**
-   * Queues a waiter, then matches whatever the gate allows (possibly this waiter, at once).
-   * A waiter that is matched at once is admitted even when the queues are at their limits.
+   * Queues a producer, or matches it at once with the first waiting consumer. One matched at once
+   * is admitted even when the queues are at their limits.
    */
-  enqueue (namespace: string, name: string, role: Role, waiter: W): Ticket<W> | Rejection {
-    const refusal = this.refusal(namespace, name, role)
+  enqueueProducer (namespace: string, name: string, producer: P): Admission<P, C> {
+    const refusal = this.refusal(namespace, name, 'producer')
     if (refusal !== undefined) return refusal
-    const channel = this.#namespaces.get(namespace)?.get(name) ?? this.#create(namespace, name)
-    const ticket: TicketState<W> = { role, waiter, channel, node: queueOf(channel, role).push(waiter) }
-    this.#count(role, 1)
-    this.#match(channel)
-    return ticket
+    const state = this.#channel(namespace, name)
+    const ticket: Ticket<P, C> = { kind: 'ticket', role: 'producer', waiter: producer, node: state.producers.push(producer), state }
+    this.#waitingProducers++
+    return this.#match(state) ?? ticket
   }
 
-  /** Why {@link enqueue} would turn such a waiter away now; `undefined` when it would not. */
-  refusal (namespace: string, name: string, role: Role): Rejection | undefined {
+  /** Queues a consumer, or matches it at once with the first waiting producer (as {@link enqueueProducer}). */
+  enqueueConsumer (namespace: string, name: string, consumer: C): Admission<P, C> {
+    const refusal = this.refusal(namespace, name, 'consumer')
+    if (refusal !== undefined) return refusal
+    const state = this.#channel(namespace, name)
+    const ticket: Ticket<P, C> = { kind: 'ticket', role: 'consumer', waiter: consumer, node: state.consumers.push(consumer), state }
+    this.#waitingConsumers++
+    return this.#match(state) ?? ticket
+  }
+
+  /** Queues a pubsub subscriber for the next {@link publish}. */
+  enqueueSubscriber (namespace: string, name: string, subscriber: C): Ticket<P, C> | Refusal {
+    const refusal = this.refusal(namespace, name, 'subscriber')
+    if (refusal !== undefined) return refusal
+    const state = this.#channel(namespace, name)
+    this.#waitingConsumers++
+    return { kind: 'ticket', role: 'subscriber', waiter: subscriber, node: state.subscribers.push(subscriber), state }
+  }
+
+  /** Why an enqueue would turn such a waiter away now; `undefined` when it would not. */
+  refusal (namespace: string, name: string, role: Role): Refusal | undefined {
     const existing = this.#namespaces.get(namespace)?.get(name)
     const matchesAtOnce = existing !== undefined && role !== 'subscriber' &&
       existing.running < this.#limits.concurrency &&
@@ -116,27 +132,23 @@ export class ChannelRegistry<W> {
     return undefined
   }
 
-  /** Whether the ticket's waiter is still in its queue: `false` once matched (even by the enqueue that issued it) or removed. */
-  waits (ticket: Ticket<W>): boolean {
-    const { channel, node, role } = ticket as TicketState<W>
-    return queueOf(channel, role).holds(node)
-  }
-
   /**
    * Counts a request that waits outside every queue (`1`) or no longer does (`-1`): one pipelined
    * behind an earlier response on its connection. It counts as waiting, in the stats and against
-   * `waiters`, but joins a queue only once {@link enqueue}d.
+   * `waiters`, but joins a queue only once enqueued.
    */
   hold (role: Role, delta: 1 | -1): void {
     this.#count(role, delta)
   }
 
   /** Takes a waiter out of its queue. `false` when it was already matched or removed. */
-  withdraw (ticket: Ticket<W>): boolean {
-    const { channel, node, role } = ticket as TicketState<W>
-    if (!queueOf(channel, role).remove(node)) return false
-    this.#count(role, -1)
-    this.#prune(channel)
+  withdraw (ticket: Ticket<P, C>): boolean {
+    const removed = ticket.role === 'producer'
+      ? ticket.state.producers.remove(ticket.node)
+      : (ticket.role === 'consumer' ? ticket.state.consumers : ticket.state.subscribers).remove(ticket.node)
+    if (!removed) return false
+    this.#count(ticket.role, -1)
+    this.#prune(ticket.state)
     return true
   }
 
@@ -145,56 +157,46 @@ export class ChannelRegistry<W> {
    * (live subscriptions) stay in the queue, with their tickets, for the next one. Returns
    * `undefined` when none waits: the message then goes nowhere, and no channel is created for it.
    */
-  publish (namespace: string, name: string, stays?: (waiter: W) => boolean): Broadcast<W> | undefined {
-    const channel = this.#namespaces.get(namespace)?.get(name)
-    if (channel === undefined || channel.subscribers.size === 0) return undefined
-    const waiting = channel.subscribers.size
-    const subscribers = channel.subscribers.sweep(stays)
-    this.#waitingConsumers -= waiting - channel.subscribers.size
-    channel.broadcasting++
-    this.#running++
-    const broadcast: Broadcast<W> & RunningState<W> = {
-      namespace,
-      channel: name,
-      key: channel.key,
-      subscribers,
-      state: channel,
-      broadcast: true,
-      finished: false
-    }
-    return broadcast
+  publish (namespace: string, name: string, stays?: (subscriber: C) => boolean): Broadcast<P, C> | undefined {
+    const state = this.#namespaces.get(namespace)?.get(name)
+    if (state === undefined || state.subscribers.size === 0) return undefined
+    const waiting = state.subscribers.size
+    const subscribers = state.subscribers.sweep(stays)
+    this.#waitingConsumers -= waiting - state.subscribers.size
+    state.broadcasting++
+    return { kind: 'broadcast', namespace, channel: name, key: state.key, subscribers, state, finished: false }
   }
 
-  /** Ends a transfer or broadcast: a transfer opens the gate for the next pair. Idempotent. */
-  finish (running: Transfer<W> | Broadcast<W>): void {
-    const state = running as unknown as RunningState<W>
-    if (state.finished) return
-    state.finished = true
-    this.#running--
-    if (state.broadcast) {
-      state.state.broadcasting--
-    } else {
-      state.state.running--
-      this.#match(state.state)
-    }
-    this.#prune(state.state)
+  /**
+   * Ends a transfer or broadcast. A transfer frees one place behind its channel's gate: returns
+   * the pair that takes it, if one waits, to be started. Idempotent: a second call returns nothing.
+   */
+  finish (running: Transfer<P, C> | Broadcast<P, C>): Transfer<P, C> | undefined {
+    if (running.finished) return undefined
+    running.finished = true
+    const { state } = running
+    if (running.kind === 'broadcast') state.broadcasting--
+    else state.running--
+    const next = this.#match(state)
+    if (next === undefined) this.#prune(state)
+    return next
   }
 
   /** Removes every waiter of a channel and returns them; running transfers go on. */
-  deleteChannel (namespace: string, name: string): W[] {
-    const channel = this.#namespaces.get(namespace)?.get(name)
-    return channel === undefined ? [] : this.#evict(channel)
+  deleteChannel (namespace: string, name: string): Array<P | C> {
+    const state = this.#namespaces.get(namespace)?.get(name)
+    return state === undefined ? [] : this.#evict(state)
   }
 
   /** Removes every waiter of every channel of a namespace and returns them. */
-  deleteNamespace (namespace: string): W[] {
+  deleteNamespace (namespace: string): Array<P | C> {
     const channels = this.#namespaces.get(namespace)
     if (channels === undefined) return []
-    return [...channels.values()].flatMap(channel => this.#evict(channel))
+    return [...channels.values()].flatMap(state => this.#evict(state))
   }
 
   /** Removes every waiter of the registry and returns them. */
-  evictAll (): W[] {
+  evictAll (): Array<P | C> {
     return [...this.#namespaces.keys()].flatMap(namespace => this.deleteNamespace(namespace))
   }
 
@@ -207,65 +209,57 @@ export class ChannelRegistry<W> {
     return [...(this.#namespaces.get(namespace)?.keys() ?? [])]
   }
 
+  /** What waits, and where. What runs is counted by whoever runs it (transfer-tracker.ts). */
   stats (): RegistryStats {
     return {
       namespaces: this.#namespaces.size,
       channels: this.#channelCount,
       waitingProducers: this.#waitingProducers,
-      waitingConsumers: this.#waitingConsumers,
-      runningTransfers: this.#running
+      waitingConsumers: this.#waitingConsumers
     }
   }
 
-  #create (namespace: string, name: string): Channel<W> {
+  #channel (namespace: string, name: string): ChannelState<P, C> {
     let channels = this.#namespaces.get(namespace)
+    const existing = channels?.get(name)
+    if (existing !== undefined) return existing
     if (channels === undefined) {
       channels = new Map()
       this.#namespaces.set(namespace, channels)
     }
-    const channel: Channel<W> = {
+    const state: ChannelState<P, C> = {
       namespace,
       name,
       key: channelKey(namespace, name),
+      siblings: channels,
       producers: new WaiterQueue(),
       consumers: new WaiterQueue(),
       subscribers: new WaiterQueue(),
       running: 0,
       broadcasting: 0
     }
-    channels.set(name, channel)
+    channels.set(name, state)
     this.#channelCount++
-    return channel
+    return state
   }
 
-  #match (channel: Channel<W>): void {
-    while (channel.running < this.#limits.concurrency && channel.producers.size > 0 && channel.consumers.size > 0) {
-      const producer = channel.producers.shift() as W
-      const consumer = channel.consumers.shift() as W
-      this.#count('producer', -1)
-      this.#count('consumer', -1)
-      channel.running++
-      this.#running++
-      const transfer: Transfer<W> & RunningState<W> = {
-        namespace: channel.namespace,
-        channel: channel.name,
-        key: channel.key,
-        producer,
-        consumer,
-        state: channel,
-        broadcast: false,
-        finished: false
-      }
-      this.#onMatch(transfer)
-    }
+  /** Matches the first waiting pair if the gate is open; `undefined` when it cannot. */
+  #match (state: ChannelState<P, C>): Transfer<P, C> | undefined {
+    if (state.running >= this.#limits.concurrency || state.producers.size === 0 || state.consumers.size === 0) return undefined
+    const producer = state.producers.shift() as P
+    const consumer = state.consumers.shift() as C
+    this.#waitingProducers--
+    this.#waitingConsumers--
+    state.running++
+    return { kind: 'transfer', namespace: state.namespace, channel: state.name, key: state.key, producer, consumer, state, finished: false }
   }
 
-  #evict (channel: Channel<W>): W[] {
-    const producers = channel.producers.clear()
-    const consumers = [...channel.consumers.clear(), ...channel.subscribers.clear()]
-    this.#count('producer', -producers.length)
-    this.#count('consumer', -consumers.length)
-    this.#prune(channel)
+  #evict (state: ChannelState<P, C>): Array<P | C> {
+    const producers = state.producers.clear()
+    const consumers = [...state.consumers.clear(), ...state.subscribers.clear()]
+    this.#waitingProducers -= producers.length
+    this.#waitingConsumers -= consumers.length
+    this.#prune(state)
     return [...producers, ...consumers]
   }
 
@@ -274,21 +268,14 @@ export class ChannelRegistry<W> {
     else this.#waitingConsumers += delta
   }
 
-  #prune (channel: Channel<W>): void {
-    if (channel.running > 0 || channel.broadcasting > 0 || waitingOn(channel) > 0) return
-    const channels = this.#namespaces.get(channel.namespace)
-    // A nested match may have pruned it already and a new channel may hold the name since.
-    if (channels?.get(channel.name) !== channel) return
-    channels.delete(channel.name)
+  #prune (state: ChannelState<P, C>): void {
+    if (state.running > 0 || state.broadcasting > 0 || waitingOn(state) > 0) return
+    state.siblings.delete(state.name)
     this.#channelCount--
-    if (channels.size === 0) this.#namespaces.delete(channel.namespace)
+    if (state.siblings.size === 0) this.#namespaces.delete(state.namespace)
   }
 }
 
-function queueOf<W> (channel: Channel<W>, role: Role): WaiterQueue<W> {
-  return role === 'producer' ? channel.producers : role === 'consumer' ? channel.consumers : channel.subscribers
-}
-
-function waitingOn<W> (channel: Channel<W>): number {
-  return channel.producers.size + channel.consumers.size + channel.subscribers.size
+function waitingOn<P, C> (state: ChannelState<P, C>): number {
+  return state.producers.size + state.consumers.size + state.subscribers.size
 }

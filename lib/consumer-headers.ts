@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import { SAFETY_HEADERS } from './response-headers'
 
 const DEFAULT_TYPE = 'application/octet-stream'
 
@@ -19,13 +20,6 @@ const EXECUTABLE_TYPES = new Set([
 // PDF viewer ignores `Content-Security-Policy: sandbox` and runs with the host's origin (its
 // `document.cookie` was readable). Served as a download, they never open on the origin.
 const VIEWER_TYPES = new Set(['application/pdf', 'application/x-pdf', 'text/pdf'])
-
-/** Headers sent to every consumer of a message, whatever the producer sent (SPEC §3). */
-export const SAFETY_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
-  'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy': 'sandbox',
-  'Cache-Control': 'no-store, no-transform'
-})
 
 /** The consumer's response headers for a message sent with `producerHeaders`. */
 export function consumerHeaders (producerHeaders: IncomingHttpHeaders): OutgoingHttpHeaders {

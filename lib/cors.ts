@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { SAFETY_HEADERS } from './consumer-headers'
+import { SAFETY_HEADERS } from './response-headers'
 
 // What a cross-origin page needs to read: the message's name, and a publisher's receiver count.
 // Content-Type and Content-Length are safelisted already.

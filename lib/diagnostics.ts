@@ -86,6 +86,22 @@ export const transferStart = channel(CHANNELS.transferStart)
 export const transferEnd = channel(CHANNELS.transferEnd)
 export const liveStart = channel(CHANNELS.liveStart)
 
+// The router of each core, by its resolved options (one frozen object per core, which every part
+// of the core holds): so the parts publish with its name without one more constructor argument.
+const routers = new WeakMap<object, object>()
+
+/** Names `router` as the source of what the core with these options publishes. */
+export function registerRouter (config: object, router: object): void {
+  routers.set(config, router)
+}
+
+/** The router of a core's options (an empty object for a core no adapter named). */
+export function routerOf (config: object): object {
+  let router = routers.get(config)
+  if (router === undefined) routers.set(config, router = {})
+  return router
+}
+
 /** A transfer being published: what its end needs of its start. */
 export interface PublishedTransfer {
   readonly start: TransferStartMessage
@@ -97,7 +113,7 @@ export interface PublishedTransfer {
  * end. `consumers`: one response, or the waiters (anything with a `res`) of a broadcast.
  */
 export function publishTransferStart (
-  router: object,
+  config: object,
   mode: 'queue' | 'pubsub',
   of: { readonly namespace: string, readonly channel: string },
   producer: ServerResponse,
@@ -105,7 +121,7 @@ export function publishTransferStart (
 ): PublishedTransfer | undefined {
   if (!transferStart.hasSubscribers && !transferEnd.hasSubscribers) return undefined
   const responses = Array.isArray(consumers) ? consumers.map(consumer => consumer.res) : [consumers as ServerResponse]
-  const start: TransferStartMessage = { router, mode, namespace: of.namespace, channel: of.channel, producer, consumers: responses }
+  const start: TransferStartMessage = { router: routerOf(config), mode, namespace: of.namespace, channel: of.channel, producer, consumers: responses }
   if (transferStart.hasSubscribers) transferStart.publish(start)
   return { start, began: performance.now() }
 }

@@ -1,5 +1,5 @@
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
-import { SAFETY_HEADERS } from './consumer-headers'
+import { SAFETY_HEADERS } from './response-headers'
 import { lingerOnError } from './linger'
 
 /**

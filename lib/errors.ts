@@ -136,6 +136,11 @@ export function routerFull (limit: number): HttpipeError {
   })
 }
 
+/** The error for a registry's refusal (channel-registry.ts) of a waiter on channel `key`. */
+export function refusalError (refusal: 'channel.full' | 'router.full', key: string, limits: { readonly waitersPerChannel: number, readonly waiters: number }): HttpipeError {
+  return refusal === 'channel.full' ? channelFull(key, limits.waitersPerChannel) : routerFull(limits.waiters)
+}
+
 export function channelDeleted (key: string): HttpipeError {
   return httpipeError(410, `channel ${key} was deleted while this request was waiting`, { type: 'channel.deleted', channel: key })
 }
@@ -168,6 +173,20 @@ export function consumerAborted (key: string, sent: number): HttpipeError {
     channel: key,
     sent
   })
+}
+
+/**
+ * A producer (or publisher) whose client left mid-transfer. Nobody is left to answer, so it is a
+ * plain `Error`, not an HTTP one: it only says, in a destroyed stream or a log, why.
+ */
+export function producerGone (key: string, when: 'before' | 'at-end' | number): Error {
+  const moment = when === 'before' ? 'before the transfer' : when === 'at-end' ? 'as its body ended' : `after ${when} bytes`
+  return new Error(`the producer on channel ${key} disconnected ${moment}`)
+}
+
+/** {@link producerGone} for a pubsub publisher. */
+export function publisherGone (): Error {
+  return new Error('the publisher disconnected before sending its whole message')
 }
 
 export function subscriberLagging (key: string, messages: number, bytes: number): HttpipeError {

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Writable } from 'node:stream'
-import { SAFETY_HEADERS } from './consumer-headers'
+import { SAFETY_HEADERS } from './response-headers'
 import { entityTooLarge, notText } from './errors'
 
 /** A consumer asking for `text/event-stream` wants a live subscription (EventSource, `curl -N`). */

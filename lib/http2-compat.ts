@@ -13,7 +13,10 @@ import { Http2ServerResponse, constants, type Http2ServerRequest } from 'node:ht
  * resets an HTTP/2 stream with NO_ERROR: a client reads that as a normal end when the message
  * has no Content-Length. The core's cut must stay visible, so it resets with INTERNAL_ERROR.
  */
-export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [IncomingMessage, ServerResponse] {
+export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [IncomingMessage, ServerResponse]
+// What it returns is what it was given: the signature above is the one claim, made here only, that
+// the compatibility objects do what the core asks of node:http's (the paragraph above says why).
+export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [object, object] {
   const setHeader = res.setHeader.bind(res)
   const writeHead = res.writeHead.bind(res) as (status: number, headers?: Record<string, unknown>) => Http2ServerResponse
   res.setHeader = function setHttp2Header (name: string, value: number | string | readonly string[]) {
@@ -29,7 +32,7 @@ export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [In
     if (err === undefined && !res.stream.closed) res.stream.close(constants.NGHTTP2_INTERNAL_ERROR)
     return destroy(err)
   }
-  return [req as unknown as IncomingMessage, res as unknown as ServerResponse]
+  return [req, res]
 }
 
 const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])

@@ -2,8 +2,9 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Readable, Writable } from 'node:stream'
 import { consumerHeaders } from './consumer-headers'
 import { cutConnection } from './cut'
-import { consumerAborted, entityTooLarge, headerNotRelayable } from './errors'
+import { consumerAborted, entityTooLarge, producerGone } from './errors'
 import { isServerResponse } from './http2-compat'
+import { writeConsumerHead } from './response-headers'
 
 /** What became of one transfer. `error` is for the producer: its consumer has been dealt with. */
 export type RelayOutcome =
@@ -98,14 +99,14 @@ export async function relay (
       // The connection's end, read right after the body, is seen within this turn.
       setImmediate(() => {
         if (settled) return
-        if (departed()) return settle(new Error(`the producer on channel ${key} disconnected as its body ended`))
+        if (departed()) return settle(producerGone(key, 'at-end'))
         consumer.end(lastByte)
       })
     }
     function onConsumerFinish (): void { settle() }
     function onProducerGone (): void {
       // 'close' after 'end' is the normal end of a request; before it, the producer went away.
-      if (!producerEnded) settle(new Error(`the producer on channel ${key} disconnected after ${progress.bytes} bytes`))
+      if (!producerEnded) settle(producerGone(key, progress.bytes))
     }
     function onConsumerGone (): void {
       if (!consumer.writableFinished) settle(consumerAborted(key, progress.bytes))
@@ -122,15 +123,12 @@ export async function relay (
     }
 
     // Either side may have gone in the instant between the match and now; its 'close' is past.
-    if (producer.destroyed) return settle(new Error(`the producer on channel ${key} disconnected before the transfer`))
+    if (producer.destroyed) return settle(producerGone(key, 'before'))
     if (consumer.destroyed) return settle(consumerAborted(key, 0))
 
     if (isServerResponse(consumer)) {
-      try {
-        consumer.writeHead(200, consumerHeaders(source.headers))
-      } catch (err) {
-        return settle(headerNotRelayable(key, (err as Error).message))
-      }
+      const refused = writeConsumerHead(consumer, consumerHeaders(source.headers), key)
+      if (refused !== undefined) return settle(refused)
     }
     producer.on('data', onData).on('end', onProducerEnd).on('close', onProducerGone).on('error', onProducerGone)
     consumer.on('finish', onConsumerFinish).on('close', onConsumerGone).on('error', onConsumerError)

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { SAFETY_HEADERS } from './consumer-headers'
+import { SAFETY_HEADERS } from './response-headers'
 
 /** What the help text mentions: only what this server serves. */
 export interface HelpContext {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 import { denialError, type HttpipeVerdict } from './authorize'
-import { SAFETY_HEADERS } from './consumer-headers'
+import { SAFETY_HEADERS } from './response-headers'
 import { sendError } from './error-response'
 import { methodNotAllowed, routeNotFound, routerClosed } from './errors'
 import { createHandler, type HttpipeHandler } from './handler'
@@ -75,7 +75,8 @@ export function createSecureStandaloneServer (options: HttpipeOptions, tls: Stan
   })
   // Node's HTTP/1.1 request timeout (300 s) applies to the HTTP/1.1 side too: off, as above.
   // HTTP/2 streams have no such timeout, and the session idle timeout is off by default.
-  ;(server as unknown as { requestTimeout: number }).requestTimeout = 0
+  // (node:http2's types leave out what its HTTP/1.1 fallback shares with node:http.)
+  Object.assign(server, { requestTimeout: 0 })
   return { server, pipe }
 }
 

@@ -41,6 +41,8 @@ export interface ConfigChanges {
   readonly upstreams: readonly string[]
   /** Directive (nginx) or `timeout NAME` (HAProxy) to a new value, e.g. `{ send_timeout: '2s' }`. */
   readonly set?: Readonly<Record<string, string>>
+  /** Whole lines to remove (compared without indentation), e.g. `option abortonclose`. */
+  readonly drop?: readonly string[]
 }
 
 /**
@@ -64,6 +66,11 @@ export function generate (text: string, changes: ConfigChanges): string {
     } // else: an instance the test does not run; its line goes, as a user would remove it
   }
   out = kept.join('\n')
+  for (const line of changes.drop ?? []) {
+    const pattern = new RegExp(`^\\s*${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')}\\s*$\\n`, 'm')
+    if (!pattern.test(out)) throw new Error(`no ${line} line to drop`)
+    out = out.replace(pattern, '')
+  }
   for (const [directive, value] of Object.entries(changes.set ?? {})) {
     const pattern = new RegExp(`^(\\s*${directive.replace(/ /g, '\\s+')}\\s+)\\S+?(;?)(\\s*(?:#.*)?)$`, 'm')
     if (!pattern.test(out)) throw new Error(`no ${directive} line to change`)
