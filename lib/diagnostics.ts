@@ -1,4 +1,4 @@
-import { channel } from 'node:diagnostics_channel'
+import { channel, type Channel } from 'node:diagnostics_channel'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { HttpipeAccess } from './authorize'
 
@@ -79,12 +79,13 @@ export const CHANNELS = Object.freeze({
   liveStart: 'httpipe:live:start'
 } as const)
 
-export const requestRouted = channel(CHANNELS.requestRouted)
-export const requestError = channel(CHANNELS.requestError)
-export const waitStart = channel(CHANNELS.waitStart)
-export const transferStart = channel(CHANNELS.transferStart)
-export const transferEnd = channel(CHANNELS.transferEnd)
-export const liveStart = channel(CHANNELS.liveStart)
+// Typed, so that the published declarations name `node:diagnostics_channel` (not a bare module).
+export const requestRouted: Channel = channel(CHANNELS.requestRouted)
+export const requestError: Channel = channel(CHANNELS.requestError)
+export const waitStart: Channel = channel(CHANNELS.waitStart)
+export const transferStart: Channel = channel(CHANNELS.transferStart)
+export const transferEnd: Channel = channel(CHANNELS.transferEnd)
+export const liveStart: Channel = channel(CHANNELS.liveStart)
 
 // The router of each core, by its resolved options (one frozen object per core, which every part
 // of the core holds): so the parts publish with its name without one more constructor argument.

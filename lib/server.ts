@@ -69,10 +69,18 @@ export interface StandaloneTls {
  */
 export function createSecureStandaloneServer (options: HttpipeOptions, tls: StandaloneTls, features: StandaloneFeatures = {}): SecureStandaloneServer {
   const { pipe, listener } = standaloneListener(options, features)
-  const server = createSecureServer({ allowHTTP1: true, cert: tls.cert, key: tls.key }, (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+  const secureListener = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void => {
     if (req.httpVersionMajor === 2) listener(...asHttp1(req as Http2ServerRequest, res as Http2ServerResponse))
     else listener(req as IncomingMessage, res as ServerResponse)
-  })
+  }
+  const server = createSecureServer({ allowHTTP1: true, cert: tls.cert, key: tls.key }, secureListener)
+  // As in createStandaloneServer(), for the HTTP/1.1 side; an HTTP/2 stream gets Node's own `100`.
+  if (options.authorize !== undefined) {
+    server.on('checkContinue', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+      if (req.httpVersionMajor === 2) res.writeContinue()
+      secureListener(req, res)
+    })
+  }
   // Node's HTTP/1.1 request timeout (300 s) applies to the HTTP/1.1 side too: off, as above.
   // HTTP/2 streams have no such timeout, and the session idle timeout is off by default.
   // (node:http2's types leave out what its HTTP/1.1 fallback shares with node:http.)
