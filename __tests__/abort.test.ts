@@ -1,19 +1,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { connect, type Socket } from 'node:net'
 import { adapters } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer, type Started } from './helpers/use-server'
 
 const ZERO = { namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0 }
 
 describe.each(adapters)('disconnects ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
-
-  async function start (): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create()
-    server = await listen(app)
-    return { url: `${server.url}/channels/ns/ch`, pipe }
-  }
+  const { start } = useServer(create, '/channels/ns/ch')
 
   describe('before a match', () => {
     it('removes a waiting consumer that disconnects, so it is never matched', async () => {
@@ -125,19 +119,11 @@ const MESSAGES = new Map(SIZES.map(([, size]) => [size, Buffer.alloc(size, 'abcd
 const message = (size: number): Buffer => MESSAGES.get(size) as Buffer
 
 describe.each(adapters)('disconnects with large bodies ($name)', ({ create }) => {
-  let server: Listening | undefined
   const sockets: Socket[] = []
-  afterEach(async () => {
-    for (const socket of sockets.splice(0)) socket.destroy()
-    await server?.close()
-    server = undefined
-  })
-
-  async function start (): Promise<{ url: string, port: number, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create({ probeInterval: 50 })
-    server = await listen(app)
-    return { url: `${server.url}/channels/ns/ch`, port: server.port, pipe }
-  }
+  // Before the servers close (hooks run in the order declared), as it was.
+  afterEach(() => { for (const socket of sockets.splice(0)) socket.destroy() })
+  const servers = useServer(create, '/channels/ns/ch')
+  const start = async (): Promise<Started> => await servers.start({ probeInterval: 50 })
 
   describe.each(SIZES)('with a %s body', (_, size) => {
     it('removes a waiting producer that disconnects, so its message is never delivered', async () => {

@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { uiPage } from '../lib/ui'
 import { makeCertificate } from './helpers/certificate'
 import { HAS_CHROMIUM, launchChromium, openUi, type UiPage } from './helpers/browser'
-import { send } from './helpers/http'
+import { send, waitUntil } from './helpers/http'
 import { startStandalone, type Standalone } from './helpers/standalone'
 
 // End-to-end: the standalone server's own page (option `ui`) in Debian's chromium, driven by
@@ -71,11 +71,8 @@ describe.each(SERVERS)('%s', (_, serverArgs) => describeInBrowser(title, () => {
 
   /** Resolves once the server lists no channel in `namespace` any more (nothing waits there). */
   async function waitUntilNamespaceEmpty (namespace: string): Promise<void> {
-    const deadline = Date.now() + 5000
-    while ((await send(`${server?.url ?? ''}/channels/${encodeURIComponent(namespace)}`, 'GET')).status !== 404) {
-      if (Date.now() > deadline) throw new Error(`namespace ${namespace} still has channels`)
-      await new Promise(resolve => setImmediate(resolve))
-    }
+    const listing = `${server?.url ?? ''}/channels/${encodeURIComponent(namespace)}`
+    await waitUntil(async () => (await send(listing, 'GET')).status === 404, 5000, `namespace ${namespace} to have no channels`)
   }
 
   it('sends a text message from one page to another, shown exactly and never as HTML', async () => {

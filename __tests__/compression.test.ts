@@ -1,15 +1,15 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import compression from 'compression'
 import express from 'express'
 import { httpipe } from '../lib'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 
 // Every response httpipe streams says `Cache-Control: no-transform`, which compression() honours:
 // it leaves the bytes, Content-Length and the pace of events alone.
 describe('httpipe mounted behind compression()', () => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
+  const { listen } = useServer()
 
   const GZIP = { 'Accept-Encoding': 'gzip, deflate, br' }
 
@@ -18,7 +18,7 @@ describe('httpipe mounted behind compression()', () => {
     const app = express()
     app.use(compression({ threshold: 0 }))
     app.use('/channels', pipe)
-    server = await listen(app)
+    const server = await listen(app)
     return { url: `${server.url}/channels/zip/ch`, pipe }
   }
 
@@ -88,7 +88,7 @@ describe('httpipe mounted behind compression()', () => {
       next()
     })
     app.use('/channels', pipe)
-    server = await listen(app)
+    const server = await listen(app)
     const url = `${server.url}/channels/zip/ch`
     const live = await subscribe(url)
     await waitUntil(() => pipe.stats().waitingConsumers === 1)

@@ -1,22 +1,14 @@
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { uiPage } from '../lib/ui'
 import { adapters } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 
 describe.each(adapters)('cors ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
-
-  async function start (options?: Parameters<typeof create>[0]): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create(options)
-    server = await listen(app)
-    return { url: `${server.url}/channels/ns/ch`, pipe }
-  }
+  const { start } = useServer(create, '/channels/ns/ch')
 
   it('answers a preflight without touching any channel', async () => {
     const { url, pipe } = await start({ cors: true })
@@ -66,13 +58,11 @@ describe.each(adapters)('cors ($name)', ({ create }) => {
 })
 
 describe.each(adapters)('ui ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
+  const { start } = useServer(create)
 
   it.each(['/channels', '/channels/'])('serves the page at %s to a browser, under its strict CSP', async path => {
-    const { app } = create({ ui: true })
-    server = await listen(app)
-    const res = await send(server.url + path, 'GET', undefined, { Accept: 'text/html,application/xhtml+xml' })
+    const { url } = await start({ ui: true })
+    const res = await send(url + path, 'GET', undefined, { Accept: 'text/html,application/xhtml+xml' })
     expect(res.status).toBe(200)
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(res.headers['content-security-policy']).toBe(uiPage().csp)
@@ -82,48 +72,29 @@ describe.each(adapters)('ui ($name)', ({ create }) => {
   })
 
   it('serves no page with ui off (the router default), nor to clients not asking for HTML', async () => {
-    const { app } = create()
-    server = await listen(app)
-    expect((await send(`${server.url}/channels/`, 'GET', undefined, { Accept: 'text/html' })).status).toBe(404)
-    await server.close()
-    const withUi = create({ ui: true })
-    server = await listen(withUi.app)
-    expect((await send(`${server.url}/channels/`, 'GET', undefined, { Accept: 'application/json' })).status).toBe(404)
+    const withoutUi = await start()
+    expect((await send(`${withoutUi.url}/channels/`, 'GET', undefined, { Accept: 'text/html' })).status).toBe(404)
+    await withoutUi.close()
+    const withUi = await start({ ui: true })
+    expect((await send(`${withUi.url}/channels/`, 'GET', undefined, { Accept: 'application/json' })).status).toBe(404)
   })
 })
 
 describe('the web page files', () => {
-  it('are read and hashed when the page is first served, never when the package is loaded', async () => {
-    // A child process, for a module cache and a readFileSync of its own; run against the build.
-    const script = `
-      const fs = require('node:fs')
-      const read = fs.readFileSync
-      const seen = []
-      fs.readFileSync = function (file, ...rest) { seen.push(String(file)); return read.call(this, file, ...rest) }
-      const { createHandler } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))})
-      createHandler({ ui: true })
-      const before = seen.filter(file => file.includes('page.')).length
-      require(${JSON.stringify(join(__dirname, '..', 'dist', 'ui.js'))}).uiPage()
-      const after = seen.filter(file => file.includes('page.')).length
-      process.stdout.write(JSON.stringify({ before, after }))
-    `
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    const [code] = await once(child, 'close') as [number | null]
-    expect(code).toBe(0)
-    expect(JSON.parse(output)).toEqual({ before: 0, after: 3 })
-  })
-
   it('inline the script and style that page.html links, and allow exactly those by hash', () => {
     const { html, csp } = uiPage()
     const text = html.toString()
     const style = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.css'), 'utf8')
-    const script = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.js'), 'utf8')
+    const template = readFileSync(join(__dirname, '..', 'lib', 'ui', 'page.html'), 'utf8')
+    const names = [...template.matchAll(/<script src="([\w.-]+)"><\/script>/g)].map(match => match[1] as string)
+    expect(names).toStrictEqual(['page-format.js', 'page-panel.js', 'page-send.js', 'page-receive.js', 'page-subscribe.js', 'page.js'])
+    // The scripts, in page.html's order, as one script inside one function.
+    const script = `(function () {\n${names.map(name => readFileSync(join(__dirname, '..', 'lib', 'ui', name), 'utf8')).join('\n')}})()\n`
     expect(text).toContain(`<style>${style}</style>`)
     expect(text).toContain(`<script>${script}</script>`)
+    expect(text.match(/<script/g)).toHaveLength(1)
     expect(text).not.toContain('href="page.css"')
-    expect(text).not.toContain('src="page.js"')
+    expect(text).not.toContain(' src=')
     const hash = (source: string): string => `'sha256-${createHash('sha256').update(source).digest('base64')}'`
     expect(csp).toContain(`script-src ${hash(script)};`)
     expect(csp).toContain(`style-src ${hash(style)};`)

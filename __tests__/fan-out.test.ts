@@ -1,7 +1,8 @@
 import { request as httpRequest, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { adapters, createRawApp } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 
 /** A pubsub subscriber. `paused` ones read nothing until `resume()`, as a stalled client. */
 interface Subscriber {
@@ -64,14 +65,7 @@ const BIG = 32 * 1024 * 1024
 afterEach(() => { jest.useRealTimers() })
 
 describe.each(adapters)('pubsub fan-out to live subscriptions ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
-
-  async function start (options?: Parameters<typeof create>[0]): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create(options)
-    server = await listen(app)
-    return { url: `${server.url}/channels/news/today?pubsub=true`, pipe }
-  }
+  const { start } = useServer(create, '/channels/news/today?pubsub=true')
 
   it('queues messages published while a subscription is busy, and delivers them in order', async () => {
     const { url, pipe } = await start({ limits: { eventSize: 2 * BIG } })
@@ -170,13 +164,12 @@ describe.each(adapters)('pubsub fan-out to live subscriptions ($name)', ({ creat
 })
 
 describe.each(adapters)('pubsub with a stalled raw subscriber ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
+  const { listen } = useServer()
 
   it('cuts a subscriber whose socket takes nothing for limits.stallTimeout; the rest finish and the next publish reaches all', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] })
     const { app, pipe } = create({ limits: { stallTimeout: 1000 } })
-    server = await listen(app)
+    const server = await listen(app)
     const url = `${server.url}/channels/news/today?pubsub=true`
     const stalled = subscriber(url, { paused: true, live: false })
     const reader = subscriber(url, { live: false })
@@ -214,8 +207,7 @@ describe.each(adapters)('pubsub with a stalled raw subscriber ($name)', ({ creat
 })
 
 describe('pubsub when one subscriber response fails', () => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
+  const { listen } = useServer()
 
   /** The raw app, with the responses of requests marked `X-Break` patched to throw in writeHead. */
   function breakable (): ReturnType<typeof createRawApp> {
@@ -231,7 +223,7 @@ describe('pubsub when one subscriber response fails', () => {
 
   it('answers every other subscriber when one response throws in writeHead', async () => {
     const { app, pipe } = breakable()
-    server = await listen(app)
+    const server = await listen(app)
     const url = `${server.url}/channels/news/today?pubsub=true`
     const first = open(url, 'GET')
     await waitUntil(() => pipe.stats().waitingConsumers === 1)
@@ -260,7 +252,7 @@ describe('pubsub when one subscriber response fails', () => {
       }
       app(req, res)
     }
-    server = await listen(recording)
+    const server = await listen(recording)
     const url = `${server.url}/channels/news/today?pubsub=true`
     const subscribers = await Promise.all([0, 1, 2].map(async () => await subscribe(url)))
     await waitUntil(() => pipe.stats().waitingConsumers === 3)

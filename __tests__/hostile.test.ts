@@ -120,7 +120,7 @@ const targetRequest: fc.Arbitrary<TargetRequest> = fc.record({
 }))
 
 // ---------------------------------------------------------------------------------------------
-// The oracle: what the README's HTTP contract says the answer to a request target is
+// The oracle: what the HTTP contract (docs/http-contract.md) says the answer to a request target is
 // ---------------------------------------------------------------------------------------------
 
 type Prediction =
@@ -250,7 +250,7 @@ function http11 (method: string, target: string, headers: ReadonlyArray<readonly
   return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'), body ?? Buffer.alloc(0)])
 }
 
-// Media types a browser runs as a document or script (README "Consumer headers").
+// Media types a browser runs as a document or script (docs/http-contract.md, "Consumer headers").
 const EXECUTABLE = new Set(['text/html', 'application/xhtml+xml', 'image/svg+xml', 'text/xml', 'application/xml', 'text/xsl',
   'application/xslt+xml', 'text/javascript', 'application/javascript', 'application/ecmascript', 'text/ecmascript',
   'application/x-javascript', 'text/x-javascript', 'application/x-ecmascript', 'text/x-ecmascript', 'text/jscript',

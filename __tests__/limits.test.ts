@@ -1,16 +1,10 @@
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { adapters, errorType } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 
 describe.each(adapters)('limits ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
-
-  async function start (options: Parameters<typeof create>[0]): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create(options)
-    server = await listen(app)
-    return { url: `${server.url}/channels`, pipe }
-  }
+  const { start } = useServer(create, '/channels')
 
   describe('with limits.bodySize', () => {
     it('responds 413 before queueing when Content-Length exceeds limits.bodySize', async () => {

@@ -1,7 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { adapters } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 
 interface Subscription {
   readonly response: IncomingMessage
@@ -28,18 +29,9 @@ async function subscribe (url: string): Promise<Subscription> {
 }
 
 describe.each(adapters)('live subscriptions ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => {
-    jest.useRealTimers()
-    await server?.close()
-    server = undefined
-  })
-
-  async function start (options?: Parameters<typeof create>[0]): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create(options)
-    server = await listen(app)
-    return { url: `${server.url}/channels/chat/room`, pipe }
-  }
+  // Before the servers close (hooks run in the order declared), as it was.
+  afterEach(() => { jest.useRealTimers() })
+  const { start } = useServer(create, '/channels/chat/room')
 
   it('streams message after message as server-sent events, multi-line text as data lines', async () => {
     const { url, pipe } = await start()
@@ -167,12 +159,11 @@ describe.each(adapters)('live subscriptions ($name)', ({ create }) => {
 })
 
 describe.each(adapters)('link producers ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
+  const { listen } = useServer()
 
   it('sends the body parameter as text/plain from GET ?method=post&body=TEXT', async () => {
     const { app, pipe } = create()
-    server = await listen(app)
+    const server = await listen(app)
     const url = `${server.url}/channels/ns/ch`
     const consumer = open(url, 'GET')
     await waitUntil(() => pipe.stats().waitingConsumers === 1)
@@ -186,7 +177,7 @@ describe.each(adapters)('link producers ($name)', ({ create }) => {
 
   it('waits for a consumer like any producer', async () => {
     const { app, pipe } = create()
-    server = await listen(app)
+    const server = await listen(app)
     const url = `${server.url}/channels/ns/ch`
     const link = send(`${url}?method=PUT&body=later`, 'GET')
     await waitUntil(() => pipe.stats().waitingProducers === 1)
@@ -200,7 +191,7 @@ describe.each(adapters)('link producers ($name)', ({ create }) => {
     ['?method=post&body=%E0%A4%A', 'malformed percent-encoding in the query string']
   ])('answers 400 for %s', async (query, message) => {
     const { app } = create()
-    server = await listen(app)
+    const server = await listen(app)
     const res = await send(`${server.url}/channels/ns/ch${query}`, 'GET')
     expect(res.status).toBe(400)
     expect(res.body.toString()).toContain(message)
@@ -208,7 +199,7 @@ describe.each(adapters)('link producers ($name)', ({ create }) => {
 
   it.each(['?method=post&body=hi', '?method=put&body=hi&pubsub=true'])('answers 403 to %s with links: false, and neither sends nor takes a message', async (query) => {
     const { app, pipe } = create({ links: false })
-    server = await listen(app)
+    const server = await listen(app)
     const url = `${server.url}/channels/ns/ch`
     const producer = send(url, 'POST', 'still here')
     await waitUntil(() => pipe.stats().waitingProducers === 1)
@@ -225,7 +216,7 @@ describe.each(adapters)('link producers ($name)', ({ create }) => {
 
   it('applies limits.bodySize to the body parameter', async () => {
     const { app, pipe } = create({ limits: { bodySize: 3 } })
-    server = await listen(app)
+    const server = await listen(app)
     const res = await send(`${server.url}/channels/ns/ch?method=post&body=four`, 'GET')
     expect(res.status).toBe(413)
     expect(pipe.stats().channels).toBe(0)

@@ -1,7 +1,8 @@
 // The package as users get it: `npm pack`, the tarball installed into throwaway projects (CommonJS,
 // ESM, TypeScript nodenext and bundler, and one without Express), each importing it, type-checking
 // with skipLibCheck: false and running a real transfer. Also what the built entry point loads.
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -226,7 +227,7 @@ describe('the packed tarball', () => {
     expect(listing).toContain('package/dist/index.d.ts')
     expect(listing).toContain('package/dist/index.d.mts')
     expect(listing).toContain('package/dist/cli.js')
-    expect(listing.filter(path => !/^package\/(dist\/[\w-]+\.(js|mjs|d\.ts|d\.mts)|dist\/ui\/page\.(html|css|js)|package\.json|metrics\/package\.json|README\.md|LICENSE)$/.test(path))).toEqual([])
+    expect(listing.filter(path => !/^package\/(dist\/[\w-]+\.(js|mjs|d\.ts|d\.mts)|dist\/ui\/page(-[a-z]+)?\.(html|css|js)|package\.json|metrics\/package\.json|README\.md|LICENSE)$/.test(path))).toEqual([])
     expect(listing.filter(path => path.endsWith('.map') || path.includes('/lib/') || path.includes('/examples/'))).toEqual([])
   })
 
@@ -331,5 +332,32 @@ describe('dist/index.js', () => {
     visit(join(DIST, 'index.d.mts'))
     expect(seen.size).toBeGreaterThan(5)
     expect([...external].filter(name => !name.startsWith('node:'))).toEqual([])
+  })
+})
+
+// Moved from cors-ui.test.ts (a child process, so not in the unit project); same name as there.
+describe('the web page files', () => {
+  it('are read and hashed when the page is first served, never when the package is loaded', async () => {
+    // A child process, for a module cache and a readFileSync of its own; run against the build.
+    const script = `
+      const fs = require('node:fs')
+      const read = fs.readFileSync
+      const seen = []
+      fs.readFileSync = function (file, ...rest) { seen.push(String(file)); return read.call(this, file, ...rest) }
+      const { createHandler } = require(${JSON.stringify(join(DIST, 'index.js'))})
+      createHandler({ ui: true })
+      const isPageFile = file => /[\\/]ui[\\/]page[\\w.-]*$/.test(file)
+      const before = seen.filter(isPageFile).length
+      require(${JSON.stringify(join(DIST, 'ui.js'))}).uiPage()
+      const after = seen.filter(isPageFile).length
+      process.stdout.write(JSON.stringify({ before, after }))
+    `
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    const [code] = await once(child, 'close') as [number | null]
+    expect(code).toBe(0)
+    // page.html, page.css and the six scripts.
+    expect(JSON.parse(output)).toEqual({ before: 0, after: 8 })
   })
 })

@@ -1,17 +1,11 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { adapters } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 
 describe.each(adapters)('pubsub ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
-
-  async function start (options?: Parameters<typeof create>[0]): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create(options)
-    server = await listen(app)
-    return { url: `${server.url}/channels/news/today`, pipe }
-  }
+  const { start } = useServer(create, '/channels/news/today')
 
   it('delivers one message to every subscriber waiting at that moment, and tells the publisher how many', async () => {
     const { url, pipe } = await start()

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import request from 'supertest'
 import { adapters } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 
 /** A consumer's whole body as text, whatever its Content-Type. */
 async function text (url: string, path: string): Promise<string> {
@@ -12,14 +13,7 @@ async function text (url: string, path: string): Promise<string> {
 }
 
 describe.each(adapters)('relay ($name)', ({ create }) => {
-  let server: Listening | undefined
-  afterEach(async () => { await server?.close(); server = undefined })
-
-  async function start (options?: Parameters<typeof create>[0]): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create(options)
-    server = await listen(app)
-    return { url: server.url, pipe }
-  }
+  const { start } = useServer(create)
 
   describe('POST then GET', () => {
     it('streams the body to the consumer and answers the producer 200 afterwards', async () => {

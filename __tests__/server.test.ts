@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals'
 import { createStandaloneServer } from '../lib/server'
-import { open, send } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
 import { CLI, run, startStandalone, type Standalone } from './helpers/standalone'
 
 let server: Standalone | undefined
@@ -16,13 +16,10 @@ afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
 
 /** Polls a listing until it shows `channel` waiting in `namespace` (the process is out of reach of stats()). */
 async function waitForChannel (base: string, namespace: string, channel: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (Date.now() < deadline) {
+  await waitUntil(async () => {
     const res = await send(`${base}/channels/${namespace}`, 'GET')
-    if (res.status === 200 && (JSON.parse(res.body.toString()) as string[]).includes(channel)) return
-    await new Promise(resolve => setImmediate(resolve))
-  }
-  throw new Error(`channel ${namespace}/${channel} never appeared`)
+    return res.status === 200 && (JSON.parse(res.body.toString()) as string[]).includes(channel)
+  }, 5000, `channel ${namespace}/${channel} to appear`)
 }
 
 describe('standalone server with curl', () => {

@@ -1,24 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { adapters } from './helpers/app'
-import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { open, send, waitUntil } from './helpers/http'
+import { useServer, type Started } from './helpers/use-server'
 
 describe.each(adapters)('with timeout ($name)', ({ create }) => {
-  let server: Listening | undefined
   beforeEach(() => {
     // Sockets and supertest need the real nextTick/setImmediate; only our wait timers are faked.
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] })
   })
-  afterEach(async () => {
-    jest.useRealTimers()
-    await server?.close()
-    server = undefined
-  })
-
-  async function start (timeout: number, concurrency?: number): Promise<{ url: string, pipe: ReturnType<typeof create>['pipe'] }> {
-    const { app, pipe } = create({ timeout, concurrency })
-    server = await listen(app)
-    return { url: `${server.url}/channels/ns/ch`, pipe }
-  }
+  // Before the servers close (hooks run in the order declared), as it was.
+  afterEach(() => { jest.useRealTimers() })
+  const servers = useServer(create, '/channels/ns/ch')
+  const start = async (timeout: number, concurrency?: number): Promise<Started> => await servers.start({ timeout, concurrency })
 
   it('responds 408 to a consumer nobody produced for', async () => {
     const { url, pipe } = await start(1000)

@@ -8,6 +8,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readTls } from '../lib/tls-files'
 import { makeCertificate } from './helpers/certificate'
+import { waitUntil } from './helpers/http'
 import { run, startStandalone, type Standalone } from './helpers/standalone'
 
 // The standalone server with --tls-cert and --tls-key: HTTP/2 by ALPN and HTTP/1.1 on one port,
@@ -61,13 +62,10 @@ async function h2send (method: string, path: string, body?: Buffer | string, hea
 
 /** Polls the listing of `namespace` (over HTTP/2) until `check` holds of its channels. */
 async function listed (namespace: string, check: (channels: string[]) => boolean): Promise<void> {
-  const deadline = Date.now() + 5000
-  for (;;) {
+  await waitUntil(async () => {
     const res = await h2send('GET', namespace)
-    if (check(res.status === 200 ? JSON.parse(res.body.toString()) as string[] : [])) return
-    if (Date.now() > deadline) throw new Error(`listing of ${namespace} never matched`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
+    return check(res.status === 200 ? JSON.parse(res.body.toString()) as string[] : [])
+  }, 5000, `the listing of ${namespace} to match`)
 }
 const waiting = async (ns: string, ch: string): Promise<void> => { await listed(ns, channels => channels.includes(ch)) }
 const empty = async (ns: string): Promise<void> => { await listed(ns, channels => channels.length === 0) }
@@ -198,12 +196,10 @@ describe('HTTPS with HTTP/2 and HTTP/1.1 on one port (--tls-cert, --tls-key)', (
     renameSync(join(dir, 'new-key.pem'), KEY)
     renameSync(join(dir, 'new-cert.pem'), CERT)
     const after = new X509Certificate(readFileSync(CERT)).fingerprint256
-    const deadline = Date.now() + 10_000
-    // The files are polled once a second: retry new connections until one gets the new certificate.
-    while (await fingerprint() !== after) {
-      if (Date.now() > deadline) throw new Error('the certificate was not reloaded within 10 s')
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
+    // The files are polled once a second; the server says when it has loaded the new pair (a poll
+    // between the two renames finds a mismatched pair, keeps the old one and says so instead).
+    await waitUntil(() => server?.errors().includes('httpipe: reloaded the certificate from') === true, 10_000, 'the certificate to be reloaded')
+    expect(await fingerprint()).toBe(after)
     expect(server?.process.exitCode).toBeNull()
   })
 

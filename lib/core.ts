@@ -70,12 +70,15 @@ export function createPipeCore (options?: HttpipeOptions, owner?: object): PipeC
   }
 
   function close (): Promise<void> {
-    if (!tracker.closed) {
+    const wasClosed = tracker.closed
+    // Closed first: nothing turned away below may queue again (a live consumer resubscribing).
+    const idle = tracker.close()
+    if (!wasClosed) {
       // Requests whose authorize verdict is pending are not waiters: answered here.
       dispatcher.closeGate()
       room.turnAwayAll(registry.evictAll(), () => errors.routerClosed())
     }
-    return tracker.close()
+    return idle
   }
 
   return { handle, stats, close }

@@ -13,30 +13,33 @@ export interface UiPage {
 // lib/ui/ in the sources, dist/ui/ once built: the build copies the folder next to this module.
 const UI_FOLDER = join(__dirname, 'ui')
 const STYLESHEET_TAG = '<link rel="stylesheet" href="page.css">'
-const SCRIPT_TAG = '<script src="page.js"></script>'
+// The page's scripts, in the order page.html loads them (each a classic script; they share one scope).
+const SCRIPTS = ['page-format.js', 'page-panel.js', 'page-send.js', 'page-receive.js', 'page-subscribe.js', 'page.js']
+const SCRIPT_TAGS = SCRIPTS.map(name => `<script src="${name}"></script>\n`).join('')
 
 let page: UiPage | undefined
 
 /**
- * Builds the page on first use from the real files under `ui/`: page.html links page.css and
- * page.js (so the folder opens as is in a browser), and the served page inlines both, because the
- * mount path's other names are namespaces and channels, not assets. Hashing happens here, not at
- * import, so an app with `ui: false` never reads or hashes anything.
+ * Builds the page on first use from the real files under `ui/`: page.html links page.css and the
+ * scripts (so the folder opens as is in a browser), and the served page inlines them, because the
+ * mount path's other names are namespaces and channels, not assets: the scripts as one script, in
+ * their order, inside one function (so nothing lands on `window`), allowed by one hash. Hashing
+ * happens here, not at import, so an app with `ui: false` never reads or hashes anything.
  */
 export function uiPage (): UiPage {
   if (page !== undefined) return page
   const read = (name: string): string => readFileSync(join(UI_FOLDER, name), 'utf8')
   const template = read('page.html')
   const style = read('page.css')
-  const script = read('page.js')
-  if (!template.includes(STYLESHEET_TAG) || !template.includes(SCRIPT_TAG)) {
-    throw new Error(`httpipe: ${join(UI_FOLDER, 'page.html')} must contain ${STYLESHEET_TAG} and ${SCRIPT_TAG}`)
+  const script = `(function () {\n${SCRIPTS.map(read).join('\n')}})()\n`
+  if (!template.includes(STYLESHEET_TAG) || !template.includes(SCRIPT_TAGS)) {
+    throw new Error(`httpipe: ${join(UI_FOLDER, 'page.html')} must contain ${STYLESHEET_TAG} and, in this order, ${SCRIPT_TAGS}`)
   }
   if (/<\/script/i.test(script) || /<\/style/i.test(style)) {
     throw new Error('httpipe: the page script or style would end its inline element early')
   }
   // Functions as replacements, so `$&` and friends in the code are not taken as patterns.
-  const html = template.replace(STYLESHEET_TAG, () => `<style>${style}</style>`).replace(SCRIPT_TAG, () => `<script>${script}</script>`)
+  const html = template.replace(STYLESHEET_TAG, () => `<style>${style}</style>`).replace(SCRIPT_TAGS, () => `<script>${script}</script>\n`)
   const csp = [
     "default-src 'none'",
     `script-src ${hashSource(script)}`,

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
-import type { OpenRequest, RawResponse } from './http'
+import { waitUntil, type OpenRequest, type RawResponse } from './http'
 
 /** What `stats()` reads when nothing waits or runs (compare with `toMatchObject`: stats may grow fields). */
 export const ZERO = Object.freeze({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0 })
@@ -98,12 +98,7 @@ export async function received (request: OpenRequest, label = 'request', ms = 30
     (res: RawResponse): Received => ({ status: res.status, body: res.body, complete: res.complete }),
     (): Received => ({ status: undefined, body: Buffer.alloc(0), complete: false })
   )
-  const isSettled = tracker(outcome)
-  const deadline = Date.now() + ms
-  while (!isSettled()) {
-    if (Date.now() > deadline) throw new Error(`${label}: no response within ${ms} ms (stuck on the server?)`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
+  await waitUntil(tracker(outcome), ms, `a response to ${label} (stuck on the server?)`)
   return await outcome
 }
 

@@ -26,12 +26,14 @@ export async function listen (app: RequestListener): Promise<Listening> {
 
 /**
  * Resolves once `predicate` holds, re-checking once per event-loop turn (no timers, so it works
- * under fake timers). Fails after `ms` of wall time so a broken test reports instead of hanging.
+ * under fake timers). The one polling helper of the suite: `predicate` may be async (a listing
+ * fetched over HTTP, when the server is another process). Fails after `ms` of wall time, naming
+ * `what` it waited for (or the predicate's source), so a broken test reports instead of hanging.
  */
-export async function waitUntil (predicate: () => boolean, ms = 5000): Promise<void> {
+export async function waitUntil (predicate: () => boolean | Promise<boolean>, ms = 5000, what?: string): Promise<void> {
   const deadline = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`waitUntil: condition still false after ${ms} ms: ${predicate.toString()}`)
+  while (!await predicate()) {
+    if (Date.now() > deadline) throw new Error(`waitUntil: still waiting after ${ms} ms for ${what ?? predicate.toString()}`)
     await new Promise(resolve => setImmediate(resolve))
   }
 }

@@ -9,6 +9,8 @@ export interface Standalone {
   readonly process: ChildProcess
   /** Everything the process printed to stdout so far. */
   readonly output: () => string
+  /** Everything the process printed to stderr so far. */
+  readonly errors: () => string
   /** Resolves with the exit code once the process has exited. */
   readonly exited: Promise<number | null>
   /** Kills the process (by its PID) if it is still running, and waits for it. */
@@ -48,6 +50,7 @@ export async function startStandalone (args: readonly string[] = [], env: NodeJS
     url,
     process: child,
     output: () => stdout,
+    errors: () => stderr,
     exited,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
