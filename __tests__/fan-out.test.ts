@@ -149,6 +149,35 @@ describe.each(adapters)('pubsub fan-out to live subscriptions ($name)', ({ creat
     live.close()
   })
 
+  it('delivers nothing of a message whose publisher leaves mid-message, and the next one to all', async () => {
+    const { url, pipe } = await start()
+    const lives = [await subscribe(url), await subscribe(url)]
+    await waitUntil(() => pipe.stats().waitingConsumers === 2)
+    const publisher = open(url, 'POST', { 'Transfer-Encoding': 'chunked' })
+    await publisher.write('half')
+    await waitUntil(() => pipe.stats().bytesTransferred === 4)
+    publisher.destroy()
+    await waitUntil(() => pipe.stats().runningTransfers === 0)
+    expect((await send(url, 'POST', 'whole')).headers['x-httpipe-receivers']).toBe('2')
+    for (const live of lives) await waitUntil(() => live.text() === `${PREAMBLE}data: whole\n\n`)
+    for (const live of lives) live.close()
+  })
+
+  it('answers 413 when a chunked message crosses limits.bodySize, and the subscriptions get nothing of it', async () => {
+    const { url, pipe } = await start({ limits: { bodySize: 5 } })
+    const live = await subscribe(url)
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    const publisher = open(url, 'POST', { 'Transfer-Encoding': 'chunked' })
+    await publisher.write('1234')
+    await publisher.write('56')
+    const refused = await publisher.response
+    expect(refused.statusCode).toBe(413)
+    publisher.end()
+    expect((await send(url, 'POST', 'next')).headers['x-httpipe-receivers']).toBe('1')
+    await waitUntil(() => live.text() === `${PREAMBLE}data: next\n\n`)
+    live.close()
+  })
+
   it('still delivers a message live subscriptions cannot take to the raw subscribers waiting with them', async () => {
     const { url, pipe } = await start()
     const live = await subscribe(url)

@@ -132,6 +132,8 @@ describe.each(adapters)('live subscriptions ($name)', ({ create }) => {
     const published = await send(`${url}?pubsub=true`, 'POST', 'to all')
     expect(published.headers['x-httpipe-receivers']).toBe('2')
     await waitUntil(() => pipe.stats().waitingConsumers === 2)
+    // The 200 says their sockets took it, not that it has arrived: it may come just after.
+    for (const live of lives) await waitUntil(() => live.text().length >= ': subscribed to chat/room\n\ndata: to all\n\n'.length)
     for (const live of lives) {
       expect(live.text()).toBe(': subscribed to chat/room\n\ndata: to all\n\n')
       live.close()

@@ -1,5 +1,5 @@
 'use strict'
-// observe, by server CPU time: microseconds of CPU per pair (c=16, own then shared channels) of C, E, D, F, G
+// observe, by server CPU time: microseconds of CPU per pair (c=16, own then shared channels) of C, O, D, P, Q
 // (see scenarios/observe.js), from /proc ticks over the same measured slices. Run under the bench lock.
 const path = require('node:path')
 const root = path.join(__dirname, '..')
@@ -8,7 +8,7 @@ const { SERVER_DEFINITIONS, ServerProcess } = require(path.join(root, 'bench/lib
 const { readCpuTicks } = require(path.join(root, 'bench/lib/proc-stats.js'))
 const config = { dist: process.env.HTTPIPE_DIST || path.join(root, 'dist'), cliArgs: [], portBase: 23000, readyTimeoutMs: 10000 }
 async function main () {
-  const keys = ['C', 'E', 'D', 'F', 'G']
+  const keys = ['C', 'O', 'D', 'P', 'Q']
   const servers = []
   for (const key of keys) servers.push(await ServerProcess.start(SERVER_DEFINITIONS.find(d => d.key === key), config))
   const results = Object.fromEntries(keys.map(k => [k, { ticks: 0, pairs: 0 }]))

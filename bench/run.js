@@ -20,7 +20,7 @@ const SCENARIOS = {
   deploy: require('./scenarios/deploy.js')
 }
 
-// Relay scenarios run on A B C D; a scenario with its own baseline lists its servers (fanout: S C D).
+// Relay scenarios run on A B C D; a scenario with its own baselines lists its servers (fanout: S E C D).
 const RELAY_SERVERS = ['A', 'B', 'C', 'D']
 
 function serversOf (scenario, servers) {

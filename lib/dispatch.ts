@@ -4,6 +4,7 @@ import { parseChannelQuery, type ChannelQuery } from './channel-query'
 import { applyCors } from './cors'
 import * as diagnostics from './diagnostics'
 import * as errors from './errors'
+import { wantsEventStream } from './event-stream'
 import { lingerOnError } from './linger'
 import { normalizeIfReprototyped } from './object-shape'
 import type { ResolvedOptions } from './options'
@@ -49,8 +50,9 @@ export class Dispatcher {
     if (diagnostics.requestError.hasSubscribers) next = diagnostics.reportingNext(diagnostics.routerOf(this.#config), req, res, next)
     // The request at once: Node's parser goes on working on it (the body, its end) as it waits.
     // Its response only when its transfer starts (it is left alone until then): that keeps the
-    // memory a waiting request costs down. See object-shape.ts for why.
-    normalizeIfReprototyped(req)
+    // memory a waiting request costs down. See object-shape.ts for why. Not a live subscriber's
+    // request: it has no body, and it stays as long as the stream does (2.6 KB each in dictionary mode).
+    if (req.method !== 'GET' || !wantsEventStream(req)) normalizeIfReprototyped(req)
     if (this.#config.cors !== false && applyCors(this.#config.cors, req, res)) return
     if (this.#tracker.closed) return next(errors.routerClosed())
     let route: Route

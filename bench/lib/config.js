@@ -23,6 +23,7 @@ const FULL = {
   scaleDuration: 4,
   fanoutSubscribers: [1, 100, 5000],
   fanoutSizes: [1024, 1024 ** 2],
+  fanoutWarmup: 1,
   fanoutDuration: 3
 }
 
@@ -44,6 +45,7 @@ const QUICK = {
   scaleDuration: 0.7,
   fanoutSubscribers: [1, 100, 5000],
   fanoutSizes: [1024, 1024 ** 2],
+  fanoutWarmup: 0.5,
   fanoutDuration: 1
 }
 
@@ -51,10 +53,10 @@ const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] buil
 
   --quick                   smoke-test preset (1 round, small sizes, short runs; under ~2 minutes)
   --rounds N                rounds of A B C D per measurement (full: 3)
-  --servers LIST            comma list of A,B,C,D,S,E,F,G or node,express,httpipe-express,httpipe-cli,node-sse,
-                            httpipe-express-observed,httpipe-cli-observed,httpipe-cli-silent (default all;
-                            S, the SSE fan-out baseline, runs only in the fanout scenario, A and B never do;
-                            E, F and G only in the observe scenario)
+  --servers LIST            comma list of A,B,C,D,S,E,O,P,Q or node,express,httpipe-express,httpipe-cli,node-sse,
+                            express-sse,httpipe-express-observed,httpipe-cli-observed,httpipe-cli-silent (default all;
+                            S and E, the SSE fan-out baselines, run only in the fanout scenario, A and B never do;
+                            O, P and Q only in the observe scenario)
   --scenarios LIST          comma list of ${ALL_SCENARIOS.join(',')} (default all)
   --bulk-size SIZE          bulk transfer size, e.g. 2GiB (full: 2GiB)
   --verify-size SIZE        sha256-verified transfer size (full: 64MiB)
@@ -72,6 +74,7 @@ const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] buil
   --scale-duration SECONDS  (full: 4)
   --fanout-subscribers LIST live subscribers per fanout run (full: 1,100,5000; the largest is also the stalled run)
   --fanout-sizes LIST       fanout message sizes (full: 1KiB,1MiB)
+  --fanout-warmup SECONDS   unmeasured messages before each fanout run, at least one (full: 1)
   --fanout-duration SECONDS measured time of each fanout run, at least two messages (full: 3)
   --stall-timeout SECONDS   a request without a response for this long is an error (default 10)
   --port-base PORT          first port for servers; each server process gets the next free one (default 21000)
@@ -132,6 +135,7 @@ const FLAGS = {
   '--scale-duration': (c, v, f) => { c.scaleDuration = parsePositiveNumber(v, f) },
   '--fanout-subscribers': (c, v, f) => { c.fanoutSubscribers = parseIntegerList(v, f) },
   '--fanout-sizes': (c, v, f) => { c.fanoutSizes = String(v).split(',').filter(Boolean).map((size) => parseSize(size, f)) },
+  '--fanout-warmup': (c, v, f) => { c.fanoutWarmup = Number(v); if (!(c.fanoutWarmup >= 0)) throw new Error(`${f}: expected >= 0`) },
   '--fanout-duration': (c, v, f) => { c.fanoutDuration = parsePositiveNumber(v, f) },
   '--stall-timeout': (c, v, f) => { c.stallTimeoutMs = parsePositiveNumber(v, f) * 1000 },
   '--port-base': (c, v, f) => { c.portBase = parseIntegerList(v, f)[0] },
@@ -146,7 +150,7 @@ function parseArgs (argv) {
   const config = {
     preset: quick ? 'quick' : 'full',
     ...(quick ? QUICK : FULL),
-    servers: ['A', 'B', 'C', 'D', 'S', 'E', 'F', 'G'],
+    servers: ['A', 'B', 'C', 'D', 'S', 'E', 'O', 'P', 'Q'],
     scenarios: ALL_SCENARIOS.slice(),
     stallTimeoutMs: 10000,
     readyTimeoutMs: 10000,

@@ -60,6 +60,8 @@ function ratioColumns (servers) {
   if (present.has('A')) for (const key of ['B', 'C', 'D']) if (present.has(key)) columns.push([key, 'A'])
   if (present.has('B') && present.has('C')) columns.push(['C', 'B'])
   if (present.has('S')) for (const key of ['C', 'D']) if (present.has(key)) columns.push([key, 'S'])
+  if (present.has('E') && present.has('C')) columns.push(['C', 'E'])
+  if (present.has('S') && present.has('E')) columns.push(['E', 'S'])
   return columns
 }
 
@@ -111,7 +113,8 @@ function renderMarkdown ({ machine, config, servers, scenarios, results, started
       'the order rotated by round (A B C D, B C D A, ...), so drift hits all alike. pairs and scale: in each round all servers run at once and ' +
       `take their warm-up and measured time in ${config.sliceMs / 1000} s slices, in rotated turns. ` +
       'The load driver runs in the bench process on the same cores.',
-    '- cells: median over rounds (min–max); ratios divide medians (X/A: against the node:http relay, C/B: against the Express relay); ' +
+    '- cells: median over rounds (min–max); ratios divide medians (X/A: against the node:http relay, C/B: against the Express relay; ' +
+      'fanout: X/S against the node:http SSE fan-out, C/E against the Express one); ' +
       '↑ higher is better, ↓ lower is better; errors are summed over rounds.',
     ...servers.map((server) => `- ${server.key} = ${server.label} (${server.id})${server.missing === null ? '' : `: not run, ${server.missing}`}`),
     ''

@@ -32,9 +32,10 @@ const SERVER_DEFINITIONS = [
     requires: (config) => path.join(config.dist, 'cli.js')
   },
   { key: 'S', id: 'node-sse', label: 'node:http SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'node-sse.js') },
+  { key: 'E', id: 'express-sse', label: 'Express SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'express-sse.js') },
   // For the observe scenario: C and D with a synchronous allow-all authorize and metrics on, and D without its request log.
   {
-    key: 'E',
+    key: 'O',
     id: 'httpipe-express-observed',
     label: 'C + authorize + metrics',
     script: () => path.join(BENCH_DIR, 'servers', 'httpipe-express.js'),
@@ -42,7 +43,7 @@ const SERVER_DEFINITIONS = [
     requires: (config) => path.join(config.dist, 'metrics.js')
   },
   {
-    key: 'F',
+    key: 'P',
     id: 'httpipe-cli-observed',
     label: 'D + --auth (anonymous all) + --metrics',
     script: (config) => path.join(config.dist, 'cli.js'),
@@ -50,7 +51,7 @@ const SERVER_DEFINITIONS = [
     requires: (config) => path.join(config.dist, 'metrics.js')
   },
   {
-    key: 'G',
+    key: 'Q',
     id: 'httpipe-cli-silent',
     label: 'D with --log-level silent',
     script: (config) => path.join(config.dist, 'cli.js'),

@@ -1,7 +1,7 @@
 'use strict'
 // fanout: one publisher, many live (text/event-stream) pubsub subscribers. Closed loop: each
 // message is published once every subscriber has the previous one. Against S, a minimal SSE
-// fan-out on plain node:http (servers/node-sse.js). Plus a stalled variant: one 1 MiB publish to
+// fan-out on plain node:http (servers/node-sse.js), and E, the same as Express routes (C's equal). Plus a stalled variant: one 1 MiB publish to
 // subscribers that read nothing, text and then line feeds, for memory and event-loop cost.
 
 const { performance } = require('node:perf_hooks')
@@ -16,7 +16,8 @@ const { formatBytes } = require('../lib/units.js')
 const CONNECT_PARALLELISM = 128
 const FD_HEADROOM = 512
 const TICKS_PER_SECOND = 100
-const WARMUP_MESSAGES = 2
+// At least one unmeasured message, then more until --fanout-warmup has passed.
+const WARMUP_MESSAGES = 1
 
 /** `promise`, or a rejection after `ms`; the timer never outlives it (it would keep the bench alive). */
 async function within (promise, ms, message) {
@@ -55,8 +56,11 @@ function publishRequest (path, message) {
   return Buffer.concat([head, message])
 }
 
-async function measureFanOut (server, { subscriberCount, messageBytes, durationMs, stallTimeoutMs }) {
+async function measureFanOut (server, { subscriberCount, messageBytes, warmupMs, durationMs, stallTimeoutMs }) {
   checkDescriptors(subscriberCount)
+  // The process on its own, before anyone subscribes: what its code costs, not the fan-out.
+  await server.collectGarbage()
+  const rssIdle = server.rssBytes()
   const path = '/channels/bench/fanout'
   const errors = new ErrorLog()
   const latencies = new LatencyRecorder()
@@ -94,7 +98,10 @@ async function measureFanOut (server, { subscriberCount, messageBytes, durationM
       await within(allDelivered, stallTimeoutMs, `message ${wanted} reached ${delivered} of ${subscriberCount} subscribers within ${stallTimeoutMs} ms`)
     }
 
-    for (let i = 0; i < WARMUP_MESSAGES; i++) await publishOne()
+    // Warmed up by time, not by a count: a larger server needs more messages before its code is
+    // optimized, and two were a few ms of a 1 KiB run (all of it unoptimized code).
+    const warmupStart = performance.now()
+    for (let i = 0; i < WARMUP_MESSAGES || performance.now() - warmupStart < warmupMs; i++) await publishOne()
     const sampler = new RssSampler(server.pid)
     const ticksBefore = readCpuTicks(server.pid)
     measuring = true
@@ -117,10 +124,11 @@ async function measureFanOut (server, { subscriberCount, messageBytes, durationM
         p99Ms: p99,
         rssPeakMb: peak / 1e6,
         rssGrowthMb: (peak - rssBefore) / 1e6,
+        rssOverIdleMb: (peak - rssIdle) / 1e6,
         cpuPercent: (100 * cpuSeconds) / seconds,
         errors: errors.count
       },
-      details: { messages, seconds, rssBeforeBytes: rssBefore, rssPeakBytes: peak, cpuSeconds },
+      details: { messages, seconds, rssIdleBytes: rssIdle, rssBeforeBytes: rssBefore, rssPeakBytes: peak, cpuSeconds },
       errorSamples: errors.samples()
     }
   } finally {
@@ -212,6 +220,7 @@ const FANOUT_METRICS = [
   { key: 'p99Ms', label: 'p99 latency, ms', better: 'lower' },
   { key: 'rssPeakMb', label: 'server RSS peak, MB', better: 'lower' },
   { key: 'rssGrowthMb', label: 'RSS growth, MB', better: 'lower' },
+  { key: 'rssOverIdleMb', label: 'RSS peak over idle, MB', better: 'lower' },
   { key: 'cpuPercent', label: 'server CPU, % of a core', better: 'lower' }
 ]
 
@@ -227,15 +236,18 @@ const STALLED_METRICS = [
 
 module.exports = {
   id: 'fanout',
-  servers: ['S', 'C', 'D'],
+  servers: ['S', 'E', 'C', 'D'],
   descriptorsNeeded,
   title: 'fanout: one publisher to many live (text/event-stream) pubsub subscribers',
   description: 'Closed loop: each message is published once every subscriber has the previous one. messages delivered/s counts ' +
     'subscriber-messages; latency is from the start of the POST to a subscriber having the whole event; RSS peak sampled every ' +
-    '100 ms during the measured messages, growth over RSS after a GC with all subscribed; CPU is the server process\'s. ' +
+    '100 ms during the measured messages, growth over RSS after a GC with all subscribed, over idle: over RSS after a GC before anyone ' +
+    'subscribed (what subscribers and messages cost, without the code each server loads); CPU is the server process\'s. ' +
     'Stalled: one 1 MiB message to subscribers that read nothing (text, then line feeds to a fresh set); server CPU (user + system) ' +
-    'from the POST to 1 s after its 200, per subscriber. Publish to 200 is not comparable across servers: S answers before Node ' +
-    'flushes its corked writes (the kernel copies), httpipe after. S is a minimal SSE fan-out on node:http (frames once, writes to all, no bounds).',
+    'from the POST to 1 s after its 200, per subscriber. Publish to 200: every server answers once each socket has taken the message, ' +
+    'before Node flushes the corked writes (the kernel copies). S is a minimal SSE fan-out on node:http (frames once, writes to all, no bounds); ' +
+    'E is the same fan-out as Express 5 routes, so C/E compares httpipe in Express with equal work. Each run is warmed up for ' +
+    '--fanout-warmup seconds (at least one message) before it is measured.',
   metrics: [...FANOUT_METRICS, ...STALLED_METRICS, ERRORS_METRIC],
   variants (config) {
     const variants = []
@@ -245,7 +257,13 @@ module.exports = {
           id: `fanout-${subscriberCount}-${messageBytes}`,
           label: `${subscriberCount.toLocaleString('en-US')} × ${formatBytes(messageBytes)}`,
           metrics: [...FANOUT_METRICS, ERRORS_METRIC],
-          run: (server) => measureFanOut(server, { subscriberCount, messageBytes, durationMs: config.fanoutDuration * 1000, stallTimeoutMs: 60000 })
+          run: (server) => measureFanOut(server, {
+            subscriberCount,
+            messageBytes,
+            warmupMs: config.fanoutWarmup * 1000,
+            durationMs: config.fanoutDuration * 1000,
+            stallTimeoutMs: 60000
+          })
         })
       }
     }
