@@ -18,6 +18,8 @@ function expectTypeError (fn: () => unknown, message: string): void {
   expect((thrown as TypeError).message).toBe(message)
 }
 
+const allowAll = (): boolean => true
+
 const DEFAULTS = {
   timeout: Infinity,
   probeInterval: 10_000,
@@ -32,7 +34,8 @@ const DEFAULTS = {
   eventBacklogBytes: 16 * 1024 * 1024,
   stallTimeout: 30_000,
   cors: false,
-  ui: false
+  ui: false,
+  authorize: undefined
 }
 
 // Values that are never a positive integer, with how the message shows them.
@@ -103,6 +106,7 @@ describe('resolveOptions(options)', () => {
         links: false,
         cors: 'https://app.example',
         ui: true,
+        authorize: allowAll,
         limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096, eventBacklog: 5, eventBacklogBytes: 8192, stallTimeout: 1000 }
       })
       expect(resolved).toStrictEqual({
@@ -119,8 +123,13 @@ describe('resolveOptions(options)', () => {
         eventBacklogBytes: 8192,
         stallTimeout: 1000,
         cors: 'https://app.example',
-        ui: true
+        ui: true,
+        authorize: allowAll
       })
+    })
+
+    it('throws for an authorize that is not a function', () => {
+      expectTypeError(() => resolveUntyped({ authorize: true }), 'httpipe: option authorize must be a function (req, access) returning true, false, a denial or a Promise of one, got true')
     })
   })
 
@@ -339,7 +348,7 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known options when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui')
+      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui, authorize')
     })
 
     it('suggests the limit when a limit is given at the top level', () => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ChannelRegistry } from './channel-registry'
+import { registerRouter } from './diagnostics'
 import { Dispatcher } from './dispatch'
 import * as errors from './errors'
 import { Intake } from './intake'
@@ -50,8 +51,10 @@ export interface PipeCore extends HttpipeControls {
  * (each waiter's lifecycle), the runner (transfers and broadcasts), the intake (requests into
  * waiters) and the dispatcher (routes).
  */
-export function createPipeCore (options?: HttpipeOptions): PipeCore {
+export function createPipeCore (options?: HttpipeOptions, owner?: object): PipeCore {
   const config = resolveOptions(options)
+  // What diagnostics_channel messages name as their router (diagnostics.ts).
+  if (owner !== undefined) registerRouter(config, owner)
   const registry = new ChannelRegistry<ProducerWaiter, ConsumerWaiter>(config)
   const tracker = new TransferTracker()
   const room: WaitingRoom = new WaitingRoom(config, registry, tracker, transfer => { runner.start(transfer) })
@@ -70,7 +73,11 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     const wasClosed = tracker.closed
     // Closed first: nothing turned away below may queue again (a live consumer resubscribing).
     const idle = tracker.close()
-    if (!wasClosed) room.turnAwayAll(registry.evictAll(), () => errors.routerClosed())
+    if (!wasClosed) {
+      // Requests whose authorize verdict is pending are not waiters: answered here.
+      dispatcher.closeGate()
+      room.turnAwayAll(registry.evictAll(), () => errors.routerClosed())
+    }
     return idle
   }
 

@@ -26,6 +26,9 @@ export type HttpipeErrorType =
   | 'query.invalid'
   | 'message.not.text'
   | 'header.invalid'
+  | 'access.denied'
+  | 'access.unauthenticated'
+  | 'channel.not.found'
 
 /**
  * What httpipe passes to `next(err)`: an `http-errors` object at run time, described here on its
@@ -55,6 +58,8 @@ export interface HttpipeError extends Error {
   readonly timeout?: number
   /** `consumer.aborted`: bytes sent to the consumer before it left. */
   readonly sent?: number
+  /** `access.denied`, `access.unauthenticated`: the action refused (`produce`, `consume`, ...). */
+  readonly action?: string
 }
 
 function httpipeError (status: number, message: string, properties: Record<string, unknown> & { type: HttpipeErrorType }): HttpipeError {
@@ -228,5 +233,35 @@ export function headerNotRelayable (key: string, reason: string): HttpipeError {
   return httpipeError(400, `a header of the message on channel ${key} cannot be passed on to its consumer: ${reason}`, {
     type: 'header.invalid',
     channel: key
+  })
+}
+
+/** What an `authorize` denial was about, for its message: `namespace/channel` or a namespace. */
+function accessTarget (namespace: string, channel: string | undefined): string {
+  return channel === undefined ? `namespace ${quote(namespace)}` : `channel ${namespace}/${channel}`
+}
+
+export function accessDenied (action: string, namespace: string, channel: string | undefined, message?: string, headers?: Record<string, string>): HttpipeError {
+  return httpipeError(403, message ?? `not allowed to ${action} on ${accessTarget(namespace, channel)}`, {
+    type: 'access.denied',
+    action,
+    ...(headers === undefined ? {} : { headers })
+  })
+}
+
+export function accessUnauthenticated (action: string, namespace: string, channel: string | undefined, message?: string, headers?: Record<string, string>): HttpipeError {
+  return httpipeError(401, message ?? `authentication required to ${action} on ${accessTarget(namespace, channel)}`, {
+    type: 'access.unauthenticated',
+    action,
+    ...(headers === undefined ? {} : { headers })
+  })
+}
+
+/** A denial that hides whether the channel exists: channels are created on first use, so nothing else answers 404. */
+export function channelNotFound (key: string, message?: string, headers?: Record<string, string>): HttpipeError {
+  return httpipeError(404, message ?? `channel ${key} not found`, {
+    type: 'channel.not.found',
+    channel: key,
+    ...(headers === undefined ? {} : { headers })
   })
 }

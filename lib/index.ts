@@ -2,5 +2,14 @@ export { httpipe, type HttpipeMiddleware } from './router'
 export { createHandler, type HttpipeHandler } from './handler'
 export type { HttpipeControls, HttpipeStats, TransferProgress } from './core'
 export type { HttpipeOptions, HttpipeLimits } from './options'
+export type { HttpipeAccess, HttpipeAction, HttpipeAuthorize, HttpipeDenial, HttpipeVerdict } from './authorize'
 export type { HttpipeError, HttpipeErrorType } from './errors'
 export { httpipe as default } from './router'
+export type {
+  RequestRoutedMessage as HttpipeRequestRoutedMessage,
+  RequestErrorMessage as HttpipeRequestErrorMessage,
+  WaitStartMessage as HttpipeWaitStartMessage,
+  TransferStartMessage as HttpipeTransferStartMessage,
+  TransferEndMessage as HttpipeTransferEndMessage,
+  LiveStartMessage as HttpipeLiveStartMessage
+} from './diagnostics'
