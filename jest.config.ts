@@ -22,10 +22,10 @@ const common: Project = {
 // stalled subscribers: 40 s of CPU on its own). A new suite runs in `e2e` (so in `npm test`)
 // until it is listed here.
 const UNIT = [
-  'abort', 'channel-key', 'channel-registry', 'cli', 'compression', 'consumer-headers', 'cors-ui',
-  'errors', 'event-stream', 'fault-matrix', 'limits', 'live', 'object-shape', 'options',
-  'pubsub', 'range', 'readme', 'relay', 'reqres-authorize', 'reqres-headers', 'routes', 'timeout',
-  'waiter-queue'
+  'abort', 'authorize', 'channel-key', 'channel-registry', 'cli', 'compression', 'consumer-headers',
+  'cors-ui', 'diagnostics', 'errors', 'event-stream', 'fault-matrix', 'limits', 'live', 'metrics',
+  'object-shape', 'options', 'pubsub', 'range', 'readme', 'relay', 'reqres-authorize',
+  'reqres-headers', 'routes', 'timeout', 'token-file', 'waiter-queue'
 ]
 
 /** The unit project alone is `npm run test:unit` (jest.unit.config.ts). */

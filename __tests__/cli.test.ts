@@ -18,13 +18,16 @@ function failure (argv: readonly string[], env: NodeJS.ProcessEnv = {}): string 
   throw new Error('expected parseCli to throw')
 }
 
+const STANDALONE_DEFAULTS = { anonymous: 'all', metrics: false, log: { level: 'info', format: 'json', channelNames: false } }
+
 describe('parseCli(argv, env)', () => {
   describe('defaults', () => {
     it('serves on 0.0.0.0:3000 with no wait timeout, listing on, and every limit at the library default', () => {
       expect(serve([])).toStrictEqual({
         port: 3000,
         host: '0.0.0.0',
-        options: { listing: true, links: true, cors: false, ui: true, limits: {} }
+        options: { listing: true, links: true, cors: false, ui: true, limits: {} },
+        ...STANDALONE_DEFAULTS
       })
     })
 
@@ -159,7 +162,8 @@ describe('parseCli(argv, env)', () => {
         '--max-waiters-per-channel', '6', '--max-event-size', '8', '--no-listing', '--no-links', '--cors', '--no-ui'])).toStrictEqual({
         port: 1,
         host: '::',
-        options: { timeout: 2000, concurrency: 5, listing: false, links: false, cors: true, ui: false, limits: { bodySize: 3, waiters: 7, waitersPerChannel: 6, eventSize: 8 } }
+        options: { timeout: 2000, concurrency: 5, listing: false, links: false, cors: true, ui: false, limits: { bodySize: 3, waiters: 7, waitersPerChannel: 6, eventSize: 8 } },
+        ...STANDALONE_DEFAULTS
       })
     })
   })
@@ -187,8 +191,37 @@ describe('parseCli(argv, env)', () => {
       expect(serve(['--port', '9000'], env)).toStrictEqual({
         port: 9000,
         host: '127.0.0.1',
-        options: { timeout: 30_000, listing: true, links: true, cors: false, ui: true, limits: {} }
+        options: { timeout: 30_000, listing: true, links: true, cors: false, ui: true, limits: {} },
+        ...STANDALONE_DEFAULTS
       })
+    })
+  })
+
+  describe('tokens, metrics and logs', () => {
+    it('reads --auth (or HTTPIPE_AUTH_FILE), with anonymous none by default then', () => {
+      expect(serve(['--auth', 'tokens.json'])).toMatchObject({ authFile: 'tokens.json', anonymous: 'none' })
+      expect(serve([], { HTTPIPE_AUTH_FILE: 'env.json' })).toMatchObject({ authFile: 'env.json', anonymous: 'none' })
+      expect(serve(['--auth', 'flag.json'], { HTTPIPE_AUTH_FILE: 'env.json' }).authFile).toBe('flag.json')
+      expect(serve(['--auth', 'tokens.json', '--anonymous', 'read']).anonymous).toBe('read')
+      expect(serve(['--anonymous', 'write'])).toMatchObject({ anonymous: 'write' })
+      expect(() => parseCli(['--anonymous', 'some'], {})).toThrow('--anonymous must be one of none, read, write, all, got "some"')
+      expect(() => parseCli(['--auth', ''], {})).toThrow('--auth needs a file name')
+    })
+
+    it('reads --metrics, --log-level, --log-format and --log-channel-names', () => {
+      expect(serve(['--metrics', '--log-level', 'warn', '--log-format', 'pretty', '--log-channel-names'])).toMatchObject({
+        metrics: true,
+        log: { level: 'warn', format: 'pretty', channelNames: true }
+      })
+      expect(() => parseCli(['--log-level', 'loud'], {})).toThrow('--log-level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"')
+      expect(() => parseCli(['--log-format', 'xml'], {})).toThrow('--log-format must be one of json, pretty, got "xml"')
+    })
+
+    it('parses token create', () => {
+      expect(parseCli(['token', 'create', '--namespace', 'ns', '--channel', 'c*', '--allow', 'read, write,read'], {}))
+        .toStrictEqual({ kind: 'token', request: { namespace: 'ns', channel: 'c*', allow: ['read', 'write'] } })
+      expect(() => parseCli(['token', 'create', '--allow', 'read'], {})).toThrow('token create needs --namespace')
+      expect(() => parseCli(['token', 'make'], {})).toThrow('the token command takes "create", got "make"')
     })
   })
 

@@ -18,6 +18,8 @@ function expectTypeError (fn: () => unknown, message: string): void {
   expect((thrown as TypeError).message).toBe(message)
 }
 
+const allowAll = (): boolean => true
+
 const DEFAULTS = {
   timeout: Infinity,
   probeInterval: 10_000,
@@ -33,6 +35,7 @@ const DEFAULTS = {
   stallTimeout: 30_000,
   cors: false,
   ui: false,
+  authorize: undefined,
   reqres: { jobTimeout: 60_000, forward: { cookie: false, authorization: false } }
 }
 
@@ -104,6 +107,7 @@ describe('resolveOptions(options)', () => {
         links: false,
         cors: 'https://app.example',
         ui: true,
+        authorize: allowAll,
         reqres: { jobTimeout: 500, forwardCookies: true, forwardAuthorization: true },
         limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096, eventBacklog: 5, eventBacklogBytes: 8192, stallTimeout: 1000 }
       })
@@ -122,8 +126,13 @@ describe('resolveOptions(options)', () => {
         stallTimeout: 1000,
         cors: 'https://app.example',
         ui: true,
+        authorize: allowAll,
         reqres: { jobTimeout: 500, forward: { cookie: true, authorization: true } }
       })
+    })
+
+    it('throws for an authorize that is not a function', () => {
+      expectTypeError(() => resolveUntyped({ authorize: true }), 'httpipe: option authorize must be a function (req, access) returning true, false, a denial or a Promise of one, got true')
     })
   })
 
@@ -342,7 +351,7 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known options when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui, reqres')
+      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui, authorize, reqres')
     })
 
     it('suggests the limit when a limit is given at the top level', () => {

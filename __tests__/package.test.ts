@@ -227,7 +227,7 @@ describe('the packed tarball', () => {
     expect(listing).toContain('package/dist/index.d.ts')
     expect(listing).toContain('package/dist/index.d.mts')
     expect(listing).toContain('package/dist/cli.js')
-    expect(listing.filter(path => !/^package\/(dist\/[\w-]+\.(js|mjs|d\.ts|d\.mts)|dist\/ui\/page(-[a-z]+)?\.(html|css|js)|package\.json|README\.md|LICENSE)$/.test(path))).toEqual([])
+    expect(listing.filter(path => !/^package\/(dist\/[\w-]+\.(js|mjs|d\.ts|d\.mts)|dist\/ui\/page(-[a-z]+)?\.(html|css|js)|package\.json|metrics\/package\.json|README\.md|LICENSE)$/.test(path))).toEqual([])
     expect(listing.filter(path => path.endsWith('.map') || path.includes('/lib/') || path.includes('/examples/'))).toEqual([])
   })
 

@@ -45,7 +45,7 @@ describe('README.md', () => {
     expect(tsconfig.include).toContain('examples')
     expect(tsconfig.compilerOptions.strict).toBe(true)
     expect(tsconfig.compilerOptions.noEmit).toBe(true)
-    expect(tsconfig.compilerOptions.paths).toEqual({ httpipe: ['./lib/index.ts'] })
+    expect(tsconfig.compilerOptions.paths).toEqual({ httpipe: ['./lib/index.ts'], 'httpipe/metrics': ['./lib/metrics.ts'] })
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
     expect(scripts.typecheck).toMatch(/^tsc --noEmit -p \.( && |$)/)
   })

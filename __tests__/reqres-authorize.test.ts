@@ -6,7 +6,10 @@ import { accessDeniedForTest } from './helpers/reqres-access'
 import { resolveOptions } from '../lib/options'
 import { createReqResMode, type AccessCheck, type ReqResAccess, type ReqResMode } from '../lib/reqres-mode'
 import { TransferTracker } from '../lib/transfer-tracker'
+import type { HttpipeAccess, HttpipeAuthorize, HttpipeVerdict } from '../lib'
+import { IDLE_REQRES, adapters, errorType } from './helpers/app'
 import { open, send, waitUntil } from './helpers/http'
+import { useServer } from './helpers/use-server'
 
 // The mode's access seam, which the router wires to its `authorize` option (issue 13): asked once
 // per request with `request` or `respond`, before the request queues or any body byte is read.
@@ -74,5 +77,69 @@ describe('request/response mode with an access check', () => {
     expect((await closedMeanwhile.done).status).toBe(503)
     await closing
     expect(mode.stats()).toMatchObject({ waitingRequesters: 0, waitingResponders: 0, exchanges: 0 })
+  })
+})
+
+// The router's `authorize` option (issue 13) on the mode, through both adapters: its verdicts as
+// the channel routes turn them into errors (authorize.ts's denialError), asked before queueing.
+describe.each(adapters)('request/response mode with the authorize option ($name)', ({ create }) => {
+  const { start: startApp } = useServer(create)
+
+  describe.each(['sync', 'async'] as const)('a %s hook', mode => {
+    const hook = (verdict: (access: HttpipeAccess) => HttpipeVerdict, seen: HttpipeAccess[] = []): HttpipeAuthorize => (_req, access) => {
+      seen.push(access)
+      return mode === 'sync' ? verdict(access) : Promise.resolve().then(() => verdict(access))
+    }
+
+    it('turns a denied requester away before it queues: a waiting responder stays unmatched', async () => {
+      const seen: HttpipeAccess[] = []
+      const { url, pipe } = await startApp({ authorize: hook(access => access.action !== 'request', seen) })
+      const responder = open(`${url}/res/ns/ch`, 'POST')
+      responder.end('reply')
+      await waitUntil(() => pipe.stats().reqres.waitingResponders === 1)
+      const denied = await send(`${url}/req/ns/ch/page?q=1`, 'GET')
+      expect(denied.status).toBe(403)
+      const text = denied.body.toString()
+      expect(errorType(text) ?? 'access.denied').toBe('access.denied')
+      expect(text).toContain('not allowed to request on channel ns/ch')
+      expect(pipe.stats().reqres).toEqual({ ...IDLE_REQRES, waitingResponders: 1 })
+      expect(seen).toEqual([{ action: 'respond', namespace: 'ns', channel: 'ch' }, { action: 'request', namespace: 'ns', channel: 'ch' }])
+      responder.destroy()
+      await responder.done.catch(() => {})
+    })
+
+    it('turns a denied responder away before it queues, its body unread: a waiting requester stays unmatched', async () => {
+      const { url, pipe } = await startApp({ authorize: hook(access => access.action === 'respond' ? { status: 401, message: 'log in to serve', headers: { 'WWW-Authenticate': 'Bearer realm="test"' } } : true) })
+      const requester = open(`${url}/req/ns/ch`, 'GET')
+      requester.end()
+      await waitUntil(() => pipe.stats().reqres.waitingRequesters === 1)
+      for (const path of ['/res/ns/ch', '/res/ns/ch?switch=true']) {
+        const denied = await send(`${url}${path}`, 'POST', 'x'.repeat(100_000))
+        expect(denied.status).toBe(401)
+        expect(denied.headers['www-authenticate']).toBe('Bearer realm="test"')
+        expect(denied.body.toString()).toMatch(/log in to serve\n?$/)
+      }
+      expect(pipe.stats().reqres).toEqual({ ...IDLE_REQRES, waitingRequesters: 1 })
+      requester.destroy()
+      await requester.done.catch(() => {})
+    })
+
+    it('asks respond for a two-step reply, and answers a 404 denial as channel.not.found', async () => {
+      let denyReplies = false
+      const { url, pipe } = await startApp({ authorize: hook(access => access.action === 'respond' && denyReplies ? { status: 404 } : true) })
+      const responder = open(`${url}/res/ns/ch?switch=true`, 'POST')
+      responder.end()
+      await waitUntil(() => pipe.stats().reqres.waitingResponders === 1)
+      const requester = open(`${url}/req/ns/ch`, 'GET')
+      requester.end()
+      const job = String((await responder.done).headers['pb-job'])
+      denyReplies = true
+      const refused = await send(`${url}/res/ns/ch/${job}`, 'POST', 'no')
+      expect(refused.status).toBe(404)
+      expect(refused.body.toString()).toContain('channel ns/ch not found')
+      denyReplies = false
+      expect((await send(`${url}/res/ns/ch/${job}`, 'POST', 'yes')).status).toBe(200)
+      expect((await requester.done).body.toString()).toBe('yes')
+    })
   })
 })

@@ -129,7 +129,11 @@ describe('standalone server shutdown', () => {
 describe('httpipe CLI', () => {
   it('prints the address it listens on', async () => {
     server = await startStandalone()
-    expect(server.output()).toMatch(/^httpipe listening on http:\/\/127\.0\.0\.1:\d+\/channels\n/)
+    // The first log line (pino, JSON): the address, in `msg` and in `url`.
+    const first = JSON.parse(server.output().split('\n')[0] ?? '') as { msg: string, url: string, level: number }
+    expect(first.msg).toMatch(/^httpipe listening on http:\/\/127\.0\.0\.1:\d+\/channels$/)
+    expect(first.url).toBe(`${server.url}/channels`)
+    expect(first.level).toBe(30)
   })
 
   it('takes the port from PORT', async () => {

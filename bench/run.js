@@ -16,6 +16,7 @@ const SCENARIOS = {
   'slow-consumer': require('./scenarios/slow-consumer.js'),
   scale: require('./scenarios/scale.js'),
   fanout: require('./scenarios/fanout.js'),
+  observe: require('./scenarios/observe.js'),
   deploy: require('./scenarios/deploy.js'),
   expose: require('./scenarios/expose.js')
 }

@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util'
+import type { LevelWithSilent } from 'pino'
 import { resolveOptions, type HttpipeLimits, type HttpipeOptions } from './options'
+import { LOG_LEVELS, type LogFormat } from './request-log'
 import { MOUNT_PATH } from './server'
 import type { TlsFiles } from './tls-files'
+import { ANONYMOUS_LEVELS, PERMISSIONS, type AnonymousLevel, type Permission } from './token-file'
 
 // The command line of the standalone server: its flags, their help text, and how they and the
 // environment become options. Nothing here listens or exits (cli.ts does).
@@ -39,8 +42,22 @@ Options:
   --tls-cert FILE               serve HTTPS (HTTP/2, and HTTP/1.1 on the same port) with this
                                 certificate chain (PEM); reloaded when the file changes
   --tls-key FILE                the certificate's private key (PEM); both flags or neither
+  --auth FILE                   require tokens: a JSON file of SHA-256 hashes and their grants,
+                                reloaded on SIGHUP and when it changes (env HTTPIPE_AUTH_FILE)
+  --anonymous LEVEL             what requests without a token may do: none, read, write (and
+                                read) or all (default: all without --auth, none with it)
+  --metrics                     serve Prometheus metrics at /metrics (needs prom-client installed;
+                                with --auth, a token allowing metrics)
+  --log-level LEVEL             fatal, error, warn, info, debug, trace or silent (default info)
+  --log-format FORMAT           json (default) or pretty, one readable line per entry
+  --log-channel-names           log channel names instead of a short hash of each
   -h, --help                    show this help
   -v, --version                 show the version
+
+Tokens:
+  httpipe token create --namespace NS [--channel CH] --allow read,write [--name NAME]
+                                prints a new token, then its entry for the --auth file; names
+                                may be glob patterns (*, ?); allow: ${PERMISSIONS.join(', ')}
 
 Examples:
   httpipe --port 8080 --request-timeout 600
@@ -57,12 +74,25 @@ export interface CliSettings {
   readonly options: HttpipeOptions
   /** With --tls-cert and --tls-key: the files to serve HTTPS with. */
   readonly tls?: TlsFiles
+  /** --auth (or HTTPIPE_AUTH_FILE). */
+  readonly authFile?: string
+  readonly anonymous: AnonymousLevel
+  readonly metrics: boolean
+  readonly log: { readonly level: LevelWithSilent, readonly format: LogFormat, readonly channelNames: boolean }
+}
+
+export interface TokenRequest {
+  readonly namespace: string
+  readonly channel?: string
+  readonly allow: readonly Permission[]
+  readonly name?: string
 }
 
 export type CliCommand =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'serve', readonly settings: CliSettings }
+  | { readonly kind: 'token', readonly request: TokenRequest }
 
 const VALUE = { type: 'string' } as const
 const SWITCH = { type: 'boolean' } as const
@@ -87,6 +117,12 @@ const FLAGS = {
   'no-ui': SWITCH,
   'tls-cert': VALUE,
   'tls-key': VALUE,
+  auth: VALUE,
+  anonymous: VALUE,
+  metrics: SWITCH,
+  'log-level': VALUE,
+  'log-format': VALUE,
+  'log-channel-names': SWITCH,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' }
 } as const
@@ -116,6 +152,7 @@ const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 
 /** Reads flags and environment; throws an `Error` whose message names the flag and says what was wrong. */
 export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
+  if (argv[0] === 'token') return parseTokenCommand(argv.slice(1))
   const { values } = parseArgs({ args: joinNegativeValues(argv), options: FLAGS, strict: true, allowPositionals: false })
   if (values.help === true) return { kind: 'help' }
   if (values.version === true) return { kind: 'version' }
@@ -156,7 +193,42 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
   }
   if (cert === '' || key === '') throw new Error(`${cert === '' ? '--tls-cert' : '--tls-key'} needs a file name`)
   const tls = cert === undefined || key === undefined ? undefined : { cert, key }
-  return { kind: 'serve', settings: tls === undefined ? { port, host, options } : { port, host, options, tls } }
+  const authText = values.auth ?? env.HTTPIPE_AUTH_FILE
+  if (authText === '' && values.auth !== undefined) throw new Error('--auth needs a file name')
+  const authFile = authText === undefined || authText === '' ? undefined : authText
+  const anonymous = oneOf('--anonymous', values.anonymous ?? (authFile === undefined ? 'all' : 'none'), ANONYMOUS_LEVELS)
+  const log = {
+    level: oneOf('--log-level', values['log-level'] ?? 'info', LOG_LEVELS),
+    format: oneOf('--log-format', values['log-format'] ?? 'json', ['json', 'pretty'] as const),
+    channelNames: values['log-channel-names'] === true
+  }
+  const settings: CliSettings = { port, host, options, anonymous, metrics: values.metrics === true, log }
+  return {
+    kind: 'serve',
+    settings: { ...settings, ...(tls === undefined ? {} : { tls }), ...(authFile === undefined ? {} : { authFile }) }
+  }
+}
+
+function oneOf<T extends string> (flag: string, value: string, allowed: readonly T[]): T {
+  if (allowed.includes(value as T)) return value as T
+  throw new Error(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
+}
+
+const TOKEN_FLAGS = { namespace: VALUE, channel: VALUE, allow: VALUE, name: VALUE } as const
+
+/** `httpipe token create --namespace N [--channel C] --allow read,write [--name NAME]`. */
+function parseTokenCommand (argv: readonly string[]): CliCommand {
+  if (argv[0] !== 'create') throw new Error(`the token command takes "create", got ${JSON.stringify(argv[0] ?? '')}`)
+  const { values } = parseArgs({ args: [...argv.slice(1)], options: TOKEN_FLAGS, strict: true, allowPositionals: false })
+  const { namespace, channel, allow, name } = values
+  if (namespace === undefined || namespace === '') throw new Error('token create needs --namespace (a name or a glob pattern such as "builds-*")')
+  if (channel === '') throw new Error('--channel needs a name or a glob pattern (leave it out for every channel)')
+  if (allow === undefined || allow.trim() === '') throw new Error(`token create needs --allow, a comma-separated list of ${PERMISSIONS.join(', ')}`)
+  const permissions = [...new Set(allow.split(',').map(permission => oneOf('--allow', permission.trim(), PERMISSIONS)))]
+  return {
+    kind: 'token',
+    request: { namespace, allow: permissions, ...(channel === undefined ? {} : { channel }), ...(name === undefined ? {} : { name }) }
+  }
 }
 
 /**

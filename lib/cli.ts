@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type * as PromClient from 'prom-client'
 import { USAGE, parseCli, type CliCommand } from './cli-args'
 import { runExpose } from './cli-expose'
-import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type SecureStandaloneServer, type StandaloneServer } from './server'
+import type * as Metrics from './metrics'
+import { createLogger, requestLog, type RequestLog } from './request-log'
+import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type MetricsEndpoint, type SecureStandaloneServer, type StandaloneFeatures, type StandaloneServer } from './server'
+import { TokenAccess, createToken, readTokens, watchTokenFile, type Tokens } from './token-file'
 import { SHUTDOWN_GRACE_MS, shutdown } from './shutdown'
 import { readTls, watchTls } from './tls-files'
 
@@ -36,15 +41,42 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     process.exitCode = 2
     return
   }
+  if (command.kind === 'token') {
+    const { token, entry } = createToken(command.request, command.request.name)
+    process.stdout.write(`${token}\n${JSON.stringify(entry)}\n`)
+    process.stderr.write('httpipe: add the second line to the "tokens" array of your --auth file; the token itself is shown only now and stored nowhere\n')
+    return
+  }
   if (command.kind !== 'serve') {
     process.stdout.write(command.kind === 'help' ? USAGE : `${version()}\n`)
     return
   }
 
-  const { port, host, options, tls } = command.settings
+  const { port, host, tls, authFile, anonymous, log } = command.settings
+  const logger = createLogger(log.level, log.format)
+  let access: TokenAccess | undefined
+  let metrics: { endpoint: MetricsEndpoint, attach: (pipe: StandaloneServer['pipe']) => void } | undefined
+  let options = command.settings.options
+  try {
+    if (authFile !== undefined || anonymous !== 'all') {
+      access = new TokenAccess(authFile === undefined ? new Map() : readTokens(authFile), anonymous)
+      options = { ...options, authorize: access.authorize }
+    }
+    if (command.settings.metrics) metrics = loadMetrics(access)
+  } catch (err) {
+    process.stderr.write(`httpipe: ${(err as Error).message}\n`)
+    process.exitCode = 2
+    return
+  }
+  // Made once the router exists (its messages name it); the server is made with the hook for it.
+  const logs: { requests?: RequestLog } = {}
+  const features: StandaloneFeatures = {
+    onRequest: (req, res) => { logs.requests?.onRequest(req, res) },
+    metrics: metrics?.endpoint
+  }
   let standalone: StandaloneServer | SecureStandaloneServer
   try {
-    standalone = tls === undefined ? createStandaloneServer(options) : createSecureStandaloneServer(options, readTls(tls))
+    standalone = tls === undefined ? createStandaloneServer(options, features) : createSecureStandaloneServer(options, readTls(tls), features)
   } catch (err) {
     // parseCli() has validated every option; this is a guard, reported the same way.
     process.stderr.write(`httpipe: ${(err as Error).message}\n\n${USAGE}`)
@@ -52,6 +84,9 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     return
   }
   const { server, pipe } = standalone
+  logs.requests = requestLog(logger, pipe, log.channelNames)
+  metrics?.attach(pipe)
+  const unwatchTokens = access === undefined || authFile === undefined ? () => {} : watchTokens(access, authFile, logger)
   server.on('error', err => {
     process.stderr.write(`httpipe: cannot listen on ${host}:${port}: ${err.message}\n`)
     process.exit(1)
@@ -59,7 +94,8 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
   server.listen(port, host, () => {
     const address = server.address()
     const actualPort = typeof address === 'object' && address !== null ? address.port : port
-    process.stdout.write(`httpipe listening on ${displayUrl(host, actualPort, tls !== undefined)}\n`)
+    const url = displayUrl(host, actualPort, tls !== undefined)
+    logger.info({ url, auth: authFile !== undefined, tokens: access?.size, anonymous, metrics: metrics !== undefined }, `httpipe listening on ${url}`)
   })
   const unwatch = tls === undefined ? () => {} : watchTls(standalone.server as SecureStandaloneServer['server'], tls, message => { process.stderr.write(`${message}\n`) })
   const closers = connectionClosers(standalone)
@@ -71,13 +107,70 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
       process.exit(1)
     }
     stopping = true
-    process.stdout.write(`httpipe: ${signal} received, finishing running transfers\n`)
+    logger.info({ signal }, `httpipe: ${signal} received, finishing running transfers`)
     unwatch()
+    unwatchTokens()
     const done = 'closeIdleConnections' in server ? shutdown(server, pipe) : shutdownSecure(server, pipe, closers)
-    done.then(() => process.exit(0), () => process.exit(1))
+    done.then(() => {
+      logger.info('httpipe: shut down')
+      process.exit(0)
+    }, (err: unknown) => {
+      logger.error({ err }, 'httpipe: shutdown failed')
+      process.exit(1)
+    })
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
+}
+
+/**
+ * Reloads the token file on SIGHUP and when it changes; a file that does not parse is logged with
+ * the reason and the previous tokens stay in force.
+ */
+function watchTokens (access: TokenAccess, file: string, logger: Logger): () => void {
+  const reload = (why: string): void => {
+    let tokens: Tokens
+    try {
+      tokens = readTokens(file)
+    } catch (err) {
+      logger.warn({ file, reason: why }, `httpipe: kept the previous tokens: ${(err as Error).message}`)
+      return
+    }
+    access.replace(tokens)
+    logger.info({ file, reason: why, tokens: tokens.size }, `httpipe: reloaded the tokens from ${file}`)
+  }
+  const onHangUp = (): void => { reload('SIGHUP') }
+  process.on('SIGHUP', onHangUp)
+  const unwatch = watchTokenFile(file, () => { reload('file changed') })
+  return () => {
+    process.off('SIGHUP', onHangUp)
+    unwatch()
+  }
+}
+
+/**
+ * `--metrics`: prom-client is an optional peer dependency, loaded only now. The standalone
+ * server's own registry also carries prom-client's process metrics (CPU, memory, event loop lag).
+ */
+function loadMetrics (access: TokenAccess | undefined): { endpoint: MetricsEndpoint, attach: (pipe: StandaloneServer['pipe']) => void } {
+  let client: typeof PromClient
+  let module: typeof Metrics
+  try {
+    client = require('prom-client') as typeof PromClient
+    module = require('./metrics') as typeof Metrics
+  } catch (err) {
+    throw new Error(`--metrics needs the prom-client package (npm install prom-client): ${(err as Error).message.split('\n')[0] ?? ''}`)
+  }
+  const registry = new client.Registry()
+  client.collectDefaultMetrics({ register: registry })
+  return {
+    endpoint: {
+      contentType: registry.contentType,
+      render: async () => await registry.metrics(),
+      ...(access === undefined ? {} : { allow: req => access.verdict(req, undefined) })
+    },
+    attach: pipe => { module.httpipeMetrics(pipe, { registry }) }
+  }
 }
 
 interface ConnectionClosers {

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { accessCheck } from './authorize'
 import { ChannelRegistry } from './channel-registry'
+import { registerRouter } from './diagnostics'
 import { Dispatcher } from './dispatch'
 import * as errors from './errors'
 import { Intake } from './intake'
@@ -55,15 +57,18 @@ export interface PipeCore extends HttpipeControls {
  * (each waiter's lifecycle), the runner (transfers and broadcasts), the intake (requests into
  * waiters) and the dispatcher (routes).
  */
-export function createPipeCore (options?: HttpipeOptions): PipeCore {
+export function createPipeCore (options?: HttpipeOptions, owner?: object): PipeCore {
   const config = resolveOptions(options)
+  // What diagnostics_channel messages name as their router (diagnostics.ts).
+  if (owner !== undefined) registerRouter(config, owner)
   const registry = new ChannelRegistry<ProducerWaiter, ConsumerWaiter>(config)
   const tracker = new TransferTracker()
   const room: WaitingRoom = new WaitingRoom(config, registry, tracker, transfer => { runner.start(transfer) })
   const runner = new TransferRunner(config, registry, tracker, room)
   const dispatcher = new Dispatcher(config, registry, tracker, room, new Intake(config, room, runner))
   const reqres = createReqResMode(config, tracker, {
-    waitingElsewhere: () => { const { waitingProducers, waitingConsumers } = registry.stats(); return waitingProducers + waitingConsumers }
+    waitingElsewhere: () => { const { waitingProducers, waitingConsumers } = registry.stats(); return waitingProducers + waitingConsumers },
+    authorize: config.authorize === undefined ? undefined : accessCheck(config.authorize)
   })
 
   function handle (req: IncomingMessage, res: ServerResponse, next: Next): void {
@@ -80,6 +85,8 @@ export function createPipeCore (options?: HttpipeOptions): PipeCore {
     // two-step reply standing for its responder's next poll).
     const idle = tracker.close()
     if (!wasClosed) {
+      // Requests whose authorize verdict is pending are not waiters: answered here.
+      dispatcher.closeGate()
       room.turnAwayAll(registry.evictAll(), () => errors.routerClosed())
       reqres.turnAwayAll()
     }

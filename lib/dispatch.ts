@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import { AccessGate, accessOf } from './authorize'
 import { parseChannelQuery, type ChannelQuery } from './channel-query'
 import { applyCors } from './cors'
+import * as diagnostics from './diagnostics'
 import * as errors from './errors'
 import { wantsEventStream } from './event-stream'
 import { lingerOnError } from './linger'
@@ -30,6 +32,8 @@ export class Dispatcher {
   readonly #tracker: TransferTracker
   readonly #room: WaitingRoom
   readonly #intake: Intake
+  /** `authorize`, when set: one verdict per request before it is routed (authorize.ts). */
+  readonly #gate: AccessGate | undefined
 
   constructor (config: ResolvedOptions, registry: PipeRegistry, tracker: TransferTracker, room: WaitingRoom, intake: Intake) {
     this.#config = config
@@ -37,11 +41,13 @@ export class Dispatcher {
     this.#tracker = tracker
     this.#room = room
     this.#intake = intake
+    this.#gate = config.authorize === undefined ? undefined : new AccessGate(config.authorize, config.timeout)
   }
 
   handle (req: IncomingMessage, res: ServerResponse, hostNext: Next): void {
     // Any error to a producer may find it still uploading: one place makes sure it is read.
-    const next = req.method === 'POST' || req.method === 'PUT' ? lingeringNext(req, res, hostNext) : hostNext
+    let next = req.method === 'POST' || req.method === 'PUT' ? lingeringNext(req, res, hostNext) : hostNext
+    if (diagnostics.requestError.hasSubscribers) next = diagnostics.reportingNext(diagnostics.routerOf(this.#config), req, res, next)
     // The request at once: Node's parser goes on working on it (the body, its end) as it waits.
     // Its response only when its transfer starts (it is left alone until then): that keeps the
     // memory a waiting request costs down. See object-shape.ts for why. Not a live subscriber's
@@ -57,12 +63,25 @@ export class Dispatcher {
     } catch (err) {
       return next(err)
     }
+    const routed = diagnostics.requestRouted.hasSubscribers
+    const access = this.#gate === undefined && !routed ? undefined : accessOf(route, query, req.method)
+    if (access !== undefined && routed) diagnostics.requestRouted.publish({ router: diagnostics.routerOf(this.#config), req, res, access })
+    if (access === undefined || this.#gate === undefined) return this.#route(req, res, next, route, query)
+    this.#gate.check(req, res, next, access, () => { this.#route(req, res, next, route, query) })
+  }
+
+  /** Answers `authorize` verdicts still pending with 503 (close()). */
+  closeGate (): void {
+    this.#gate?.close()
+  }
+
+  #route (req: IncomingMessage, res: ServerResponse, next: Next, route: Route, query: ChannelQuery | undefined): void {
     if (query !== undefined && route.kind === 'channel') return this.#channel({ req, res, next }, route, query)
     switch (route.kind) {
       case 'namespace': return this.#namespace(route.namespace, req, res, next)
       case 'namespaces':
         // Only the one-segment GET lists; `namespaces` stays a namespace for everything else.
-        if (req.method === 'GET') return this.#listNamespaces(res, next)
+        if (req.method === 'GET') return this.#listNamespaces(req, res, next)
         return this.#namespace('namespaces', req, res, next)
       case 'root':
         if (this.#config.ui && wantsPage(req)) return servePage(req, res)
@@ -120,9 +139,10 @@ export class Dispatcher {
     }
   }
 
-  #listNamespaces (res: ServerResponse, next: Next): void {
+  #listNamespaces (req: IncomingMessage, res: ServerResponse, next: Next): void {
     if (!this.#config.listing) return next(errors.listingDisabled())
-    sendJson(res, this.#registry.namespaces())
+    if (this.#gate === undefined) return sendJson(res, this.#registry.namespaces())
+    this.#gate.filter(req, res, next, this.#registry.namespaces(), allowed => { sendJson(res, allowed) })
   }
 }
 

@@ -35,6 +35,9 @@ export type HttpipeErrorType =
   | 'job.used'
   | 'job.expired'
   | 'job.timeout'
+  | 'access.denied'
+  | 'access.unauthenticated'
+  | 'channel.not.found'
 
 /**
  * What httpipe passes to `next(err)`: an `http-errors` object at run time, described here on its
@@ -66,6 +69,8 @@ export interface HttpipeError extends Error {
   readonly sent?: number
   /** `job.timeout`: the `reqres.jobTimeout` option, in ms. */
   readonly jobTimeout?: number
+  /** `access.denied`, `access.unauthenticated`: the action refused (`produce`, `consume`, ...). */
+  readonly action?: string
 }
 
 function httpipeError (status: number, message: string, properties: Record<string, unknown> & { type: HttpipeErrorType }): HttpipeError {
@@ -298,5 +303,35 @@ export function jobTimedOut (key: string, jobTimeout: number): HttpipeError {
     type: 'job.timeout',
     channel: key,
     jobTimeout
+  })
+}
+
+/** What an `authorize` denial was about, for its message: `namespace/channel` or a namespace. */
+function accessTarget (namespace: string, channel: string | undefined): string {
+  return channel === undefined ? `namespace ${quote(namespace)}` : `channel ${namespace}/${channel}`
+}
+
+export function accessDenied (action: string, namespace: string, channel: string | undefined, message?: string, headers?: Record<string, string>): HttpipeError {
+  return httpipeError(403, message ?? `not allowed to ${action} on ${accessTarget(namespace, channel)}`, {
+    type: 'access.denied',
+    action,
+    ...(headers === undefined ? {} : { headers })
+  })
+}
+
+export function accessUnauthenticated (action: string, namespace: string, channel: string | undefined, message?: string, headers?: Record<string, string>): HttpipeError {
+  return httpipeError(401, message ?? `authentication required to ${action} on ${accessTarget(namespace, channel)}`, {
+    type: 'access.unauthenticated',
+    action,
+    ...(headers === undefined ? {} : { headers })
+  })
+}
+
+/** A denial that hides whether the channel exists: channels are created on first use, so nothing else answers 404. */
+export function channelNotFound (key: string, message?: string, headers?: Record<string, string>): HttpipeError {
+  return httpipeError(404, message ?? `channel ${key} not found`, {
+    type: 'channel.not.found',
+    channel: key,
+    ...(headers === undefined ? {} : { headers })
   })
 }

@@ -29,7 +29,8 @@ export type HttpipeHandler = ((req: IncomingMessage, res: ServerResponse) => voi
  * @throws TypeError when an option is invalid, naming it.
  */
 export function createHandler (options?: HttpipeOptions): HttpipeHandler {
-  const core = createPipeCore(options)
+  // The returned function (hoisted) is the router named in diagnostics_channel messages.
+  const core = createPipeCore(options, httpipeHandler)
   function httpipeHandler (req: IncomingMessage, res: ServerResponse): void {
     core.handle(req, res, err => { sendError(req, res, err ?? routeNotFound(req.url ?? '/')) })
   }

@@ -1,3 +1,4 @@
+import type { HttpipeAuthorize } from './authorize'
 import { resolveReqResOptions, type ReqResOptions, type ResolvedReqResOptions } from './reqres-options'
 
 /** Options of `httpipe()` and `createHandler()`. `undefined` anywhere means "the default". */
@@ -35,6 +36,14 @@ export interface HttpipeOptions {
   cors?: boolean | string | undefined
   /** Serve the web page at the mount path (`GET /` asking for `text/html`). Default: `false`. */
   ui?: boolean | undefined
+  /**
+   * Called once per request, after its route and query are validated and before it joins a queue
+   * or has its body read: `(req, access)` returns `true`, `false` (`403`), a denial
+   * `{ status: 401 | 403 | 404, message?, headers? }`, or a Promise of one. Never called for a CORS
+   * preflight. `GET /namespaces` lists only the namespaces it allows `list` for. Default: none
+   * (every request is allowed).
+   */
+  authorize?: HttpipeAuthorize | undefined
   /** The request/response mode (`router.reqres`); it shares `timeout` and `limits`. */
   reqres?: ReqResOptions | undefined
 }
@@ -90,10 +99,11 @@ export interface ResolvedOptions {
   /** `false`, `'*'`, or the one allowed origin. */
   readonly cors: false | string
   readonly ui: boolean
+  readonly authorize: HttpipeAuthorize | undefined
   readonly reqres: ResolvedReqResOptions
 }
 
-const OPTION_NAMES = ['timeout', 'probeInterval', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui', 'reqres'] as const
+const OPTION_NAMES = ['timeout', 'probeInterval', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui', 'authorize', 'reqres'] as const
 const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize', 'eventBacklog', 'eventBacklogBytes', 'stallTimeout'] as const
 
 /** The two levels options live at, for "did you mean" hints that cross from one to the other. */
@@ -111,7 +121,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectPlainObject('options', options)
   expectKnownKeys(TOP_LEVEL, options, LIMITS_LEVEL)
-  const { timeout, probeInterval = 10_000, concurrency = 1, limits = {}, listing = true, links = true, cors = false, ui = false } = options
+  const { timeout, probeInterval = 10_000, concurrency = 1, limits = {}, listing = true, links = true, cors = false, ui = false, authorize } = options
   expectPlainObject('limits', limits)
   expectKnownKeys(LIMITS_LEVEL, limits, TOP_LEVEL)
   const { bodySize, waitersPerChannel = 5000, waiters = 50_000, eventSize = 1024 * 1024 } = limits
@@ -133,6 +143,9 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
   expectBoolean('links', links)
   expectBoolean('ui', ui)
   if (typeof cors !== 'boolean') expectOrigin('cors', cors)
+  if (authorize !== undefined && typeof authorize !== 'function') {
+    throw optionError('authorize', 'must be a function (req, access) returning true, false, a denial or a Promise of one', authorize)
+  }
 
   return Object.freeze({
     timeout: timeout ?? Infinity,
@@ -149,6 +162,7 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
     stallTimeout,
     cors: cors === true ? '*' : cors,
     ui,
+    authorize,
     reqres: resolveReqResOptions(options.reqres)
   })
 }

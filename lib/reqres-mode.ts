@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { continueIfExpected } from './authorize'
 import { ChannelRegistry, type Admission, type Ticket, type Transfer } from './channel-registry'
 import { cutConnection } from './cut'
 import * as errors from './errors'
@@ -160,13 +161,15 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
     } catch (err) {
       return refuse(req, res, next, err)
     }
-    if (!(verdict instanceof Promise)) return verdict === undefined ? go() : refuse(req, res, next, verdict)
+    // Allowed: a client waiting for `100 Continue` (the standalone server leaves it to the verdict) sends its body.
+    const allowed = (): void => { continueIfExpected(req, res); go() }
+    if (!(verdict instanceof Promise)) return verdict === undefined ? allowed() : refuse(req, res, next, verdict)
     // Meanwhile the request is no waiter and its body stays unread; a client gone leaves nothing.
     verdict.then(denial => {
       if (res.destroyed || res.writableEnded) return
       if (denial !== undefined) return refuse(req, res, next, denial)
       if (tracker.closed && route.kind !== 'reply') return refuse(req, res, next, errors.routerClosed())
-      go()
+      allowed()
     }, (err: unknown) => { refuse(req, res, next, err) })
   }
 

@@ -34,7 +34,8 @@ export type HttpipeMiddleware = ((req: IncomingMessage, res: ServerResponse, nex
  * @throws TypeError when an option is invalid, naming it.
  */
 export function httpipe (options?: HttpipeOptions): HttpipeMiddleware {
-  const core = createPipeCore(options)
+  // The returned function (hoisted) is the router named in diagnostics_channel messages.
+  const core = createPipeCore(options, httpipeMiddleware)
   // A plain function rather than an Express Router: the host's app.use() already strips the mount
   // path and restores req.url afterwards, which is all a Router added, and without one the
   // package loads no Express code (createHandler() and the standalone server need none).

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { mayHideDeparture, connectionEnded, probe } from './departure-probe'
+import * as diagnostics from './diagnostics'
 import * as errors from './errors'
 import { EventCollector } from './event-stream'
 import { fanOut, type FanOutOutcome } from './fan-out'
@@ -72,6 +73,7 @@ export class TransferRunner {
     }
     normalizeIfReprototyped(res)
     const progress = this.#track(route, source, raw.length + live.length, true)
+    const published = diagnostics.publishTransferStart(this.#config, 'pubsub', route, res, taken.subscribers)
     let outcome: FanOutOutcome
     try {
       outcome = await fanOut(route.key, source, raw, live, this.#config, progress)
@@ -80,6 +82,7 @@ export class TransferRunner {
       const next = this.#registry.finish(taken)
       if (next !== undefined) this.start(next)
     }
+    diagnostics.publishTransferEnd(published, progress.bytes, outcome.error, outcome.receivers)
     if (outcome.error === undefined) answerProducer(res, outcome.receivers)
     else if (!res.headersSent && !res.destroyed) next(outcome.error)
   }
@@ -89,6 +92,7 @@ export class TransferRunner {
     const { source } = producer
     const events = consumer.live ? new EventCollector(key, this.#config.eventSize, consumer.res) : undefined
     const progress = this.#track(transfer, source, 1, false)
+    const published = diagnostics.publishTransferStart(this.#config, 'queue', transfer, producer.res, consumer.res)
     // A producer whose client may have left unseen while it waited (Node had stopped reading its
     // connection) is probed now: such a client resets the connection, so the transfer fails (the
     // consumer is cut off) instead of delivering a departed producer's message. What its kernel had
@@ -111,6 +115,7 @@ export class TransferRunner {
     if (outcome.delivered && events !== undefined && subscription?.send(events.frame as Buffer) !== true) {
       outcome = { delivered: false, bytes: outcome.bytes, error: errors.consumerAborted(key, outcome.bytes) }
     }
+    diagnostics.publishTransferEnd(published, outcome.bytes, outcome.delivered ? undefined : outcome.error, outcome.delivered ? 1 : 0)
     if (outcome.delivered) answerProducer(producer.res, undefined)
     else this.#room.turnAway(producer, outcome.error)
     subscription?.whenIdle(() => { this.#room.resubscribe(consumer) })

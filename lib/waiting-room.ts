@@ -1,5 +1,6 @@
 import type { Broadcast, ChannelRegistry, Role, Transfer } from './channel-registry'
 import { DepartureProbe, canProbe } from './departure-probe'
+import * as diagnostics from './diagnostics'
 import * as errors from './errors'
 import { LiveSubscription, subscriptionOf } from './live-subscription'
 import { normalizeIfReprototyped } from './object-shape'
@@ -69,6 +70,10 @@ export class WaitingRoom {
     normalizeIfReprototyped(waiter.res)
     // eslint-disable-next-line no-new -- it lives as long as its response (subscriptionOf() finds it)
     new LiveSubscription(waiter.res, waiter.route.key, this.#config, () => { this.#withdraw(waiter) })
+    if (diagnostics.liveStart.hasSubscribers) {
+      const { namespace, channel } = waiter.route
+      diagnostics.liveStart.publish({ router: diagnostics.routerOf(this.#config), req: waiter.req, res: waiter.res, namespace, channel, pubsub: waiter.role === 'subscriber' })
+    }
     this.enqueue(waiter)
   }
 
@@ -110,6 +115,10 @@ export class WaitingRoom {
   #watch (waiter: Waiter, ticket: WaiterTicket, timeout: number): void {
     waiter.ticket = ticket
     waiter.waited = true
+    if (diagnostics.waitStart.hasSubscribers) {
+      const { namespace, channel } = waiter.route
+      diagnostics.waitStart.publish({ router: diagnostics.routerOf(this.#config), req: waiter.req, res: waiter.res, role: waiter.role, namespace, channel })
+    }
     waiter.onGone = this.#withdrawGone
     waiter.res.on('close', waiter.onResponseClose)
     const live = waiter.role !== 'producer' && waiter.live

@@ -3,7 +3,7 @@
 
 const path = require('node:path')
 
-const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale', 'fanout', 'deploy', 'expose']
+const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale', 'fanout', 'deploy', 'observe', 'expose']
 
 const FULL = {
   rounds: 3,
@@ -53,8 +53,10 @@ const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] buil
 
   --quick                   smoke-test preset (1 round, small sizes, short runs; under ~2 minutes)
   --rounds N                rounds of A B C D per measurement (full: 3)
-  --servers LIST            comma list of A,B,C,D,S,E or node,express,httpipe-express,httpipe-cli,node-sse,express-sse
-                            (default all; S and E, the SSE fan-out baselines, run only in the fanout scenario, A and B never do)
+  --servers LIST            comma list of A,B,C,D,S,E,O,P,Q or node,express,httpipe-express,httpipe-cli,node-sse,
+                            express-sse,httpipe-express-observed,httpipe-cli-observed,httpipe-cli-silent (default all;
+                            S and E, the SSE fan-out baselines, run only in the fanout scenario, A and B never do;
+                            O, P and Q only in the observe scenario)
   --scenarios LIST          comma list of ${ALL_SCENARIOS.join(',')} (default all)
   --bulk-size SIZE          bulk transfer size, e.g. 2GiB (full: 2GiB)
   --verify-size SIZE        sha256-verified transfer size (full: 64MiB)
@@ -148,7 +150,7 @@ function parseArgs (argv) {
   const config = {
     preset: quick ? 'quick' : 'full',
     ...(quick ? QUICK : FULL),
-    servers: ['A', 'B', 'C', 'D', 'S', 'E'],
+    servers: ['A', 'B', 'C', 'D', 'S', 'E', 'O', 'P', 'Q'],
     scenarios: ALL_SCENARIOS.slice(),
     stallTimeoutMs: 10000,
     readyTimeoutMs: 10000,

@@ -32,7 +32,32 @@ const SERVER_DEFINITIONS = [
     requires: (config) => path.join(config.dist, 'cli.js')
   },
   { key: 'S', id: 'node-sse', label: 'node:http SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'node-sse.js') },
-  { key: 'E', id: 'express-sse', label: 'Express SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'express-sse.js') }
+  { key: 'E', id: 'express-sse', label: 'Express SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'express-sse.js') },
+  // For the observe scenario: C and D with a synchronous allow-all authorize and metrics on, and D without its request log.
+  {
+    key: 'O',
+    id: 'httpipe-express-observed',
+    label: 'C + authorize + metrics',
+    script: () => path.join(BENCH_DIR, 'servers', 'httpipe-express.js'),
+    env: { HTTPIPE_OBSERVE: '1' },
+    requires: (config) => path.join(config.dist, 'metrics.js')
+  },
+  {
+    key: 'P',
+    id: 'httpipe-cli-observed',
+    label: 'D + --auth (anonymous all) + --metrics',
+    script: (config) => path.join(config.dist, 'cli.js'),
+    args: (port, config) => ['--port', String(port), '--host', '127.0.0.1', '--auth', path.join(BENCH_DIR, 'servers', 'no-tokens.json'), '--anonymous', 'all', '--metrics', ...config.cliArgs],
+    requires: (config) => path.join(config.dist, 'metrics.js')
+  },
+  {
+    key: 'Q',
+    id: 'httpipe-cli-silent',
+    label: 'D with --log-level silent',
+    script: (config) => path.join(config.dist, 'cli.js'),
+    args: (port, config) => ['--port', String(port), '--host', '127.0.0.1', '--log-level', 'silent', ...config.cliArgs],
+    requires: (config) => path.join(config.dist, 'cli.js')
+  }
 ]
 
 /** Servers selected by --servers, each with `missing` set when its build output does not exist. */
@@ -87,6 +112,7 @@ class ServerProcess {
     ]
     const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', HTTPIPE_DIST: config.dist }
     if (config.httpipeOptions !== undefined) env.HTTPIPE_OPTIONS = config.httpipeOptions
+    Object.assign(env, definition.env)
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
     const server = new ServerProcess(definition, child, port)
     await server.waitUntilListening(config.readyTimeoutMs)

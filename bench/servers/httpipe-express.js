@@ -9,8 +9,13 @@ const dist = process.env.HTTPIPE_DIST || path.join(__dirname, '..', '..', 'dist'
 const { httpipe } = require(path.join(dist, 'index.js'))
 const options = process.env.HTTPIPE_OPTIONS ? JSON.parse(process.env.HTTPIPE_OPTIONS) : undefined
 
+// HTTPIPE_OBSERVE=1 (server E): a synchronous allow-all authorize and httpipe/metrics on, what the observe scenario compares with C.
+const observe = process.env.HTTPIPE_OBSERVE === '1'
+const pipe = httpipe({ ...options, ...(observe ? { authorize: () => true } : {}) })
+if (observe) require(path.join(dist, 'metrics.js')).httpipeMetrics(pipe)
+
 const app = express()
-app.use('/channels', options === undefined ? httpipe() : httpipe(options))
+app.use('/channels', pipe)
 
 const server = http.createServer(app)
 server.requestTimeout = 0

@@ -5,6 +5,7 @@
 // (so none may hold a closing script tag). What comes from the network is shown through
 // textContent, never parsed as HTML, and listeners go through addEventListener (the CSP blocks
 // inline handlers).
+/* global hasToken */
 /* exported formatBytes, errorText, contentDisposition, filenameFrom, isText, charsetOf, nameProblem, randomName */
 'use strict'
 
@@ -27,6 +28,8 @@ function formatBytes (n) {
  */
 function errorText (status, statusText, body) {
   const message = body.trim() || statusText || 'Request failed'
+  if (status === 401) return 'Access refused (401): ' + (hasToken() ? 'the access token was not accepted' : 'this server needs an access token: enter it under Channel') + '. ' + message
+  if (status === 403) return 'Access refused (403): the access token does not allow this on this channel. ' + message
   return 'Error ' + status + ': ' + message
 }
 

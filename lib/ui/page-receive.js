@@ -6,7 +6,7 @@
 // (so none may hold a closing script tag). What comes from the network is shown through
 // textContent, never parsed as HTML, and listeners go through addEventListener (the CSP blocks
 // inline handlers).
-/* global $, target, pubsubBox, setStatus, setProgress, resetProgress, formatBytes, errorText, filenameFrom, isText, charsetOf, runInPanel */
+/* global $, target, pubsubBox, setStatus, setProgress, resetProgress, formatBytes, errorText, filenameFrom, isText, charsetOf, runInPanel, authorize */
 'use strict'
 
 const receiveButton = $('receive', HTMLButtonElement)
@@ -81,6 +81,7 @@ function receive () {
   clearReceived()
   const xhr = new XMLHttpRequest()
   xhr.open('GET', t.url)
+  authorize(xhr)
   xhr.responseType = 'blob'
   xhr.addEventListener('readystatechange', () => {
     if (xhr.readyState === 2 && xhr.status === 200) {

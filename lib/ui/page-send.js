@@ -5,7 +5,7 @@
 // (so none may hold a closing script tag). What comes from the network is shown through
 // textContent, never parsed as HTML, and listeners go through addEventListener (the CSP blocks
 // inline handlers).
-/* global $, target, pubsubBox, setStatus, setProgress, resetProgress, formatBytes, errorText, contentDisposition, runInPanel */
+/* global $, target, pubsubBox, setStatus, setProgress, resetProgress, formatBytes, errorText, contentDisposition, runInPanel, authorize */
 /* exported updateSendLabel */
 'use strict'
 
@@ -39,6 +39,7 @@ function send () {
   const total = file ? file.size : new Blob([body]).size
   const xhr = new XMLHttpRequest()
   xhr.open('POST', t.url)
+  authorize(xhr)
   if (file) {
     xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream')
     xhr.setRequestHeader('Content-Disposition', contentDisposition(file.name))

@@ -5,7 +5,7 @@
 // (so none may hold a closing script tag). What comes from the network is shown through
 // textContent, never parsed as HTML, and listeners go through addEventListener (the CSP blocks
 // inline handlers).
-/* global $, target, setStatus */
+/* global $, target, setStatus, withToken, hasToken */
 'use strict'
 
 const subscribeButton = $('subscribe', HTMLButtonElement)
@@ -33,7 +33,7 @@ function subscribe () {
   const t = target(true)
   if (t.error !== undefined) return setStatus(subscribeStatus, t.error, 'error')
   while (messageList.firstChild) messageList.removeChild(messageList.firstChild)
-  const es = new EventSource(t.url)
+  const es = new EventSource(withToken(t.url))
   let count = 0
   const listening = 'Subscribed to ' + t.label + ': waiting for messages.'
   source = es
@@ -50,7 +50,8 @@ function subscribe () {
   })
   es.addEventListener('error', () => {
     if (source !== es) return
-    if (es.readyState === EventSource.CLOSED) stopSubscription('The subscription was refused or failed (check the names).', 'error')
+    // EventSource shows no status: a 401 or 403 closes it like any other refusal.
+    if (es.readyState === EventSource.CLOSED) stopSubscription('The subscription was refused or failed: check the names' + (hasToken() ? ' and the access token (a 401 or 403 closes it).' : ', and whether this server needs an access token.'), 'error')
     else setStatus(subscribeStatus, 'Connection lost; reconnecting\u2026', 'busy')
   })
   subscribeButton.disabled = true

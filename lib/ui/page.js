@@ -1,18 +1,19 @@
 // @ts-check
-// The web page (option `ui`): the channel's names, its URL and the location hash; loaded last, it
-// starts the page.
+// The web page (option `ui`): the channel's names, its URL, the location hash and the access token;
+// loaded last, it starts the page.
 // page.html loads the page's scripts in order, as classic scripts sharing one scope; ui.ts inlines
 // them, in that order, into one script inside one function, allowed by its hash in the page's CSP
 // (so none may hold a closing script tag). What comes from the network is shown through
 // textContent, never parsed as HTML, and listeners go through addEventListener (the CSP blocks
 // inline handlers).
 /* global $, nameProblem, randomName, updateSendLabel */
-/* exported target, pubsubBox */
+/* exported target, pubsubBox, hasToken, authorize, withToken */
 'use strict'
 
 const nsInput = $('namespace', HTMLInputElement)
 const chInput = $('channel', HTMLInputElement)
 const pubsubBox = $('pubsub', HTMLInputElement)
+const tokenInput = $('token', HTMLInputElement)
 const urlCode = $('channel-url', HTMLElement)
 
 // The API lives where this page is served, whether at /channels or /channels/.
@@ -51,6 +52,44 @@ function writeHash () {
   if (location.hash !== hash) history.replaceState(null, '', hash)
 }
 
+// ---- the access token: this tab only, never in the URL of a request that can carry a header ----
+
+const TOKEN_KEY = 'httpipe-token'
+
+function loadToken () {
+  try {
+    tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? ''
+  } catch (err) {}
+}
+
+function saveToken () {
+  try {
+    if (tokenInput.value) sessionStorage.setItem(TOKEN_KEY, tokenInput.value)
+    else sessionStorage.removeItem(TOKEN_KEY)
+  } catch (err) {}
+}
+
+/** Whether an access token is entered (errorText and the subscription explain a refusal by it). */
+function hasToken () {
+  return tokenInput.value !== ''
+}
+
+/** @param {XMLHttpRequest} xhr */
+function authorize (xhr) {
+  const token = tokenInput.value.trim()
+  if (token) xhr.setRequestHeader('Authorization', 'Bearer ' + token)
+}
+
+/**
+ * EventSource cannot send headers: the token goes in the query.
+ * @param {string} url
+ */
+function withToken (url) {
+  const token = tokenInput.value.trim()
+  if (!token) return url
+  return url + (url.indexOf('?') === -1 ? '?' : '&') + 'token=' + encodeURIComponent(token)
+}
+
 function showUrl () {
   const t = target(true)
   urlCode.textContent = t.url !== undefined ? location.origin + t.url : '(' + t.error + ')'
@@ -66,10 +105,12 @@ nsInput.value = initial ? initial[0] : 'ui'
 chInput.value = initial ? initial[1] : randomName()
 onNamesChanged()
 updateSendLabel()
+loadToken()
 
 nsInput.addEventListener('input', onNamesChanged)
 chInput.addEventListener('input', onNamesChanged)
 pubsubBox.addEventListener('change', showUrl)
+tokenInput.addEventListener('input', saveToken)
 window.addEventListener('hashchange', () => {
   const names = readHash()
   if (!names) return

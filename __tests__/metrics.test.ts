@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { Registry } from 'prom-client'
+import { httpipeMetrics, type HttpipeMetrics } from '../lib/metrics'
+import { adapters } from './helpers/app'
+import { listen, open, send, waitUntil, type Listening } from './helpers/http'
+import { parseMetrics } from './helpers/metrics'
+
+let server: Listening | undefined
+let metrics: HttpipeMetrics | undefined
+afterEach(async () => {
+  metrics?.stop()
+  metrics = undefined
+  await server?.close()
+  server = undefined
+})
+
+describe.each(adapters)('httpipeMetrics(pipe) ($name)', ({ create }) => {
+  it('counts a known sequence of transfers exactly, and never labels a channel name', async () => {
+    const { app, pipe } = create({ limits: { bodySize: 10 } })
+    const registry = new Registry()
+    metrics = httpipeMetrics(pipe, { registry })
+    server = await listen(app)
+    const base = `${server.url}/channels`
+
+    // Two delivered queue transfers (5 + 3 bytes), one waiting first and one matched at once.
+    const first = send(`${base}/secret-ns/secret-ch`, 'POST', 'hello')
+    await waitUntil(() => pipe.stats().waitingProducers === 1)
+    expect((await send(`${base}/secret-ns/secret-ch`, 'GET')).status).toBe(200)
+    await first
+    const consumer = send(`${base}/secret-ns/secret-ch`, 'GET')
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    expect((await send(`${base}/secret-ns/secret-ch`, 'POST', 'abc')).status).toBe(200)
+    await consumer
+    // One failed queue transfer: a chunked body of 11 bytes over limits.bodySize (10), all 11 read.
+    const taker = send(`${base}/secret-ns/big`, 'GET')
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    const big = open(`${base}/secret-ns/big`, 'POST', { 'Transfer-Encoding': 'chunked' })
+    await big.write('0123456789')
+    big.end('x')
+    expect((await big.done).status).toBe(413)
+    await taker
+    // One pubsub broadcast of 2 bytes to one subscriber, one refusal before queueing.
+    const subscriber = send(`${base}/secret-ns/news?pubsub=true`, 'GET')
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    expect((await send(`${base}/secret-ns/news?pubsub=true`, 'POST', 'hi')).status).toBe(200)
+    await subscriber
+    expect((await send(`${base}/secret-ns/ch`, 'PATCH')).status).toBe(405)
+    // A live subscription open at scrape time.
+    const live = open(`${base}/secret-ns/feed`, 'GET', { Accept: 'text/event-stream' })
+    await live.response
+
+    const text = await registry.metrics()
+    const values = parseMetrics(text)
+    expect(values['httpipe_transfers_total{mode="queue",outcome="delivered"}']).toBe(2)
+    expect(values['httpipe_transfers_total{mode="queue",outcome="failed"}']).toBe(1)
+    expect(values['httpipe_transfers_total{mode="pubsub",outcome="delivered"}']).toBe(1)
+    expect(values['httpipe_refusals_total{type="entity.too.large"}']).toBe(1)
+    expect(values['httpipe_refusals_total{type="method.not.allowed"}']).toBe(1)
+    expect(values.httpipe_transferred_bytes_total).toBe(5 + 3 + 11 + 2)
+    expect(values['httpipe_wait_duration_seconds_count{role="producer"}']).toBe(3)
+    expect(values['httpipe_wait_duration_seconds_count{role="consumer"}']).toBe(3)
+    expect(values['httpipe_wait_duration_seconds_count{role="subscriber"}']).toBe(1)
+    expect(values['httpipe_transfer_duration_seconds_count{mode="queue"}']).toBe(3)
+    expect(values['httpipe_wait_duration_seconds_bucket{le="3600",role="producer"}']).toBe(3)
+    expect(values.httpipe_live_subscriptions).toBe(1)
+    expect(values['httpipe_waiting_requests{role="consumer"}']).toBe(1)
+    expect(values['httpipe_waiting_requests{role="producer"}']).toBe(0)
+    expect(values.httpipe_channels).toBe(1)
+    expect(values.httpipe_namespaces).toBe(1)
+    expect(values.httpipe_running_transfers).toBe(0)
+    expect(text).not.toContain('secret')
+
+    live.destroy()
+    await waitUntil(() => pipe.stats().waitingConsumers === 0)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(parseMetrics(await registry.metrics()).httpipe_live_subscriptions).toBe(0)
+  })
+
+  it('counts only its own router, and stop() unregisters', async () => {
+    const mine = create()
+    const other = create()
+    const registry = new Registry()
+    metrics = httpipeMetrics(mine.pipe, { registry, prefix: 'pipes_' })
+    server = await listen(other.app)
+    expect((await send(`${server.url}/channels/ns/ch`, 'PATCH')).status).toBe(405)
+    const values = parseMetrics(await registry.metrics())
+    expect(Object.keys(values).some(name => name.startsWith('pipes_refusals_total{'))).toBe(false)
+    expect(values.pipes_channels).toBe(0)
+    metrics.stop()
+    metrics = undefined
+    expect(await registry.metrics()).toBe('\n')
+  })
+})

@@ -1,0 +1,140 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import type { ServerResponse } from 'node:http'
+import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client'
+import type { HttpipeControls } from './core'
+import { CHANNELS, type LiveStartMessage, type RequestErrorMessage, type TransferEndMessage, type TransferStartMessage, type WaitStartMessage } from './diagnostics'
+
+export interface HttpipeMetricsOptions {
+  /** Where the metrics are registered. Default: prom-client's global `register`. */
+  registry?: Registry | undefined
+  /** Prefix of every metric name. Default: `'httpipe_'`. */
+  prefix?: string | undefined
+}
+
+export interface HttpipeMetrics {
+  readonly registry: Registry
+  /** Stops listening and removes these metrics from the registry. */
+  readonly stop: () => void
+}
+
+/**
+ * Waits last from milliseconds (a consumer already there) to the minutes a person takes to start
+ * the other side, and transfers from a message to a file over a slow link: prom-client's default
+ * buckets stop at 10 s.
+ */
+export const WAIT_BUCKETS = Object.freeze([0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600])
+export const TRANSFER_BUCKETS = Object.freeze([0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600])
+
+/**
+ * Prometheus metrics of one router (what `httpipe()` or `createHandler()` returned), from its
+ * `diagnostics_channel` messages and, at each scrape, its `stats()`. Base units (seconds, bytes);
+ * labels are bounded sets (`mode`, `outcome`, `role`, `type`), never a channel or namespace name,
+ * which may be secrets and are unbounded. `prom-client` is an optional peer dependency: it is
+ * loaded only by this module (`httpipe/metrics`).
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { register } from 'prom-client'
+ * import { httpipe } from 'httpipe'
+ * import { httpipeMetrics } from 'httpipe/metrics'
+ *
+ * const app = express()
+ * const pipe = httpipe()
+ * httpipeMetrics(pipe)
+ * app.use('/channels', pipe)
+ * app.get('/metrics', async (_req, res) => { res.type(register.contentType).send(await register.metrics()) })
+ * ```
+ */
+export function httpipeMetrics (pipe: HttpipeControls, options: HttpipeMetricsOptions = {}): HttpipeMetrics {
+  const { registry = globalRegistry, prefix = 'httpipe_' } = options
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
+    throw new TypeError(`httpipe: option prefix must be a Prometheus metric name prefix such as "httpipe_", got ${JSON.stringify(prefix)}`)
+  }
+  const registers = [registry]
+  const transfers = new Counter({ name: `${prefix}transfers_total`, help: 'Transfers (queue mode) and broadcasts (pubsub) that ended, by mode and outcome.', labelNames: ['mode', 'outcome'] as const, registers })
+  const refusals = new Counter({ name: `${prefix}refusals_total`, help: 'Requests answered with an error, by error type.', labelNames: ['type'] as const, registers })
+  const waits = new Histogram({ name: `${prefix}wait_duration_seconds`, help: 'Time requests waited until matched, by role.', labelNames: ['role'] as const, buckets: [...WAIT_BUCKETS], registers })
+  const durations = new Histogram({ name: `${prefix}transfer_duration_seconds`, help: 'Time from a match to the end of its transfer, by mode.', labelNames: ['mode'] as const, buckets: [...TRANSFER_BUCKETS], registers })
+  let live = 0
+  const liveGauge = new Gauge({ name: `${prefix}live_subscriptions`, help: 'Open live (text/event-stream) subscriptions.', registers, collect () { this.set(live) } })
+  let counted = 0
+  const bytes = new Counter({
+    name: `${prefix}transferred_bytes_total`,
+    help: 'Message bytes taken from producers and passed on (a pubsub message counts once), running transfers included.',
+    registers,
+    collect () {
+      const now = pipe.stats().bytesTransferred
+      if (now > counted) this.inc(now - counted)
+      counted = now
+    }
+  })
+  const stat = (name: string, help: string, read: (stats: ReturnType<HttpipeControls['stats']>) => number): Gauge =>
+    new Gauge({ name: `${prefix}${name}`, help, registers, collect () { this.set(read(pipe.stats())) } })
+  const gauges = [
+    stat('running_transfers', 'Transfers and broadcasts under way.', stats => stats.runningTransfers),
+    stat('channels', 'Channels that exist (something waits or runs on them).', stats => stats.channels),
+    stat('namespaces', 'Namespaces that exist.', stats => stats.namespaces)
+  ]
+  const waiting = new Gauge({
+    name: `${prefix}waiting_requests`,
+    help: 'Requests waiting to be matched, by role (consumer includes subscribers).',
+    labelNames: ['role'] as const,
+    registers,
+    collect () {
+      const stats = pipe.stats()
+      this.set({ role: 'producer' }, stats.waitingProducers)
+      this.set({ role: 'consumer' }, stats.waitingConsumers)
+    }
+  })
+
+  const waitingSince = new WeakMap<ServerResponse, number>()
+  const handlers: Record<string, (message: unknown) => void> = {
+    [CHANNELS.waitStart]: message => {
+      const { router, res } = message as WaitStartMessage
+      if (router === pipe) waitingSince.set(res, performance.now())
+    },
+    [CHANNELS.transferStart]: message => {
+      const { router, mode, producer, consumers } = message as TransferStartMessage
+      if (router !== pipe) return
+      const now = performance.now()
+      const observe = (res: ServerResponse, role: string, always: boolean): void => {
+        const since = waitingSince.get(res)
+        if (since === undefined && !always) return
+        waitingSince.delete(res)
+        waits.observe({ role }, since === undefined ? 0 : (now - since) / 1000)
+      }
+      // A publisher never waits; a live pubsub subscription waited only before its first message.
+      if (mode === 'queue') observe(producer, 'producer', true)
+      for (const res of consumers) observe(res, mode === 'queue' ? 'consumer' : 'subscriber', mode === 'queue')
+    },
+    [CHANNELS.transferEnd]: message => {
+      const { router, mode, outcome, duration } = message as TransferEndMessage
+      if (router !== pipe) return
+      transfers.inc({ mode, outcome })
+      durations.observe({ mode }, duration / 1000)
+    },
+    [CHANNELS.requestError]: message => {
+      const { router, error } = message as RequestErrorMessage
+      if (router !== pipe) return
+      const type = (error as { type?: unknown } | null)?.type
+      refusals.inc({ type: typeof type === 'string' && /^[\w.]{1,64}$/.test(type) ? type : 'other' })
+    },
+    [CHANNELS.liveStart]: message => {
+      const { router, res } = message as LiveStartMessage
+      if (router !== pipe) return
+      live++
+      res.once('close', () => { live-- })
+    }
+  }
+  for (const [name, handler] of Object.entries(handlers)) subscribe(name, handler)
+  const metrics = [transfers, refusals, waits, durations, liveGauge, bytes, waiting, ...gauges]
+
+  return {
+    registry,
+    stop: () => {
+      for (const [name, handler] of Object.entries(handlers)) unsubscribe(name, handler)
+      for (const metric of metrics) registry.removeSingleMetric((metric as unknown as { name: string }).name)
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import pino, { type Logger, type LevelWithSilent } from 'pino'
+import { CHANNELS, type RequestErrorMessage, type RequestRoutedMessage, type TransferEndMessage, type TransferStartMessage, type WaitStartMessage } from './diagnostics'
+
+export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+export type LogFormat = 'json' | 'pretty'
+
+/**
+ * Paths pino censors in anything logged, in case a field ever carries one: the request log itself
+ * writes no header, no URL and no query (a `?token=` would be in both).
+ */
+const REDACT = ['authorization', 'cookie', 'token', '*.authorization', '*.cookie', '*.token', 'headers.authorization', 'headers.cookie', 'req.headers.authorization', 'req.headers.cookie']
+
+/** The standalone server's logger: JSON lines on stdout, or one readable line each with `pretty`. */
+export function createLogger (level: LevelWithSilent, format: LogFormat): Logger {
+  const options = { level, redact: { paths: REDACT, censor: '[redacted]' } }
+  if (format === 'json') {
+    // Asynchronous, so that the lines of a busy second share write calls (a synchronous write per
+    // line cost a measurable share of a small message's CPU); flushed when the process exits, so
+    // the shutdown line and what precedes it are never lost.
+    const destination = pino.destination({ dest: 1, sync: false })
+    process.once('exit', () => {
+      try {
+        destination.flushSync()
+      } catch {}
+    })
+    return pino(options, destination)
+  }
+  return pino(options, { write: (line: string) => { process.stdout.write(prettyLine(line)) } })
+}
+
+const LEVEL_NAMES: Readonly<Record<number, string>> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
+
+/** `12:00:00.000 INFO  msg key=value …` from one JSON line, for people at a terminal (no pino-pretty needed). */
+export function prettyLine (line: string): string {
+  let entry: Record<string, unknown>
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>
+  } catch {
+    return line
+  }
+  const { level, time, msg, pid: _pid, hostname: _hostname, ...fields } = entry
+  const clock = typeof time === 'number' ? new Date(time).toISOString().slice(11, 23) : ''
+  const name = (LEVEL_NAMES[level as number] ?? String(level)).padEnd(5)
+  const rest = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' ')
+  return `${clock} ${name} ${String(msg ?? '')}${rest === '' ? '' : ' ' + rest}\n`
+}
+
+/** What one request did, gathered from the router's diagnostics_channel messages. */
+interface Entry {
+  readonly method: string
+  readonly start: number
+  action?: string
+  namespace?: string
+  channel?: string
+  error?: string
+  waitStart?: number | undefined
+  waitMs?: number
+  transferStart?: number
+  transferMs?: number
+  bytes?: number
+}
+
+export interface RequestLog {
+  /** Call with every request as it arrives (the standalone server's `onRequest`). */
+  readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void
+  readonly stop: () => void
+}
+
+/**
+ * One line per finished request: method, status, action, namespace, the channel as a short hash
+ * (names are secrets) unless `channelNames`, bytes, wait and transfer ms, the error `type`.
+ * Never a header, the URL or the query: a token may be in any of them.
+ */
+export function requestLog (logger: Logger, router: object, channelNames: boolean): RequestLog {
+  const entries = new WeakMap<ServerResponse, Entry>()
+  const channelOf = (namespace: string, channel: string): string =>
+    channelNames ? channel : createHash('sha256').update(`${namespace}/${channel}`).digest('hex').slice(0, 12)
+  const handlers: Record<string, (message: unknown) => void> = {
+    [CHANNELS.requestRouted]: message => {
+      const { router: from, res, access } = message as RequestRoutedMessage
+      const entry = from === router ? entries.get(res) : undefined
+      if (entry === undefined) return
+      entry.action = access.action
+      entry.namespace = access.namespace
+      if (access.channel !== undefined) entry.channel = channelOf(access.namespace, access.channel)
+    },
+    [CHANNELS.requestError]: message => {
+      const { router: from, res, error } = message as RequestErrorMessage
+      const entry = from === router ? entries.get(res) : undefined
+      const type = (error as { type?: unknown } | null)?.type
+      if (entry !== undefined) entry.error = typeof type === 'string' ? type : 'internal'
+    },
+    [CHANNELS.waitStart]: message => {
+      const { router: from, res } = message as WaitStartMessage
+      const entry = from === router ? entries.get(res) : undefined
+      if (entry !== undefined) entry.waitStart = performance.now()
+    },
+    [CHANNELS.transferStart]: message => {
+      const { router: from, producer, consumers } = message as TransferStartMessage
+      if (from !== router) return
+      const now = performance.now()
+      for (const res of [producer, ...consumers]) {
+        const entry = entries.get(res)
+        if (entry === undefined) continue
+        entry.transferStart = now
+        entry.waitMs = entry.waitStart === undefined ? 0 : now - entry.waitStart
+        entry.waitStart = undefined
+      }
+    },
+    [CHANNELS.transferEnd]: message => {
+      const { router: from, producer, consumers, bytes, duration } = message as TransferEndMessage
+      if (from !== router) return
+      for (const res of [producer, ...consumers]) {
+        const entry = entries.get(res)
+        if (entry === undefined) continue
+        // A live subscription takes many messages: it logs their sum when it ends.
+        entry.bytes = (entry.bytes ?? 0) + bytes
+        entry.transferMs = (entry.transferMs ?? 0) + duration
+      }
+    }
+  }
+  for (const [name, handler] of Object.entries(handlers)) subscribe(name, handler)
+
+  function onRequest (req: IncomingMessage, res: ServerResponse): void {
+    const entry: Entry = { method: req.method ?? '', start: performance.now() }
+    entries.set(res, entry)
+    // A consumer's response closes as its transfer ends, a turn before the transfer's end message
+    // carries the bytes: written once that turn has passed.
+    res.once('close', () => { setImmediate(write) })
+    function write (): void {
+      const line: Record<string, unknown> = {
+        method: entry.method,
+        status: res.headersSent ? res.statusCode : undefined,
+        action: entry.action,
+        namespace: entry.namespace,
+        channel: entry.channel,
+        bytes: entry.bytes,
+        waitMs: round(entry.waitMs ?? (entry.waitStart === undefined ? undefined : performance.now() - entry.waitStart)),
+        transferMs: round(entry.transferMs),
+        ms: round(performance.now() - entry.start),
+        error: entry.error,
+        // The response did not finish: the client left, or it was cut off.
+        aborted: res.writableFinished ? undefined : true
+      }
+      logger.info(line, 'request')
+    }
+  }
+
+  return {
+    onRequest,
+    stop: () => { for (const [name, handler] of Object.entries(handlers)) unsubscribe(name, handler) }
+  }
+}
+
+function round (ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms * 10) / 10
+}
