@@ -4,10 +4,11 @@ import { afterEach, describe, expect, it } from '@jest/globals'
 import { sendError } from '../lib/error-response'
 import { accessDeniedForTest } from './helpers/reqres-access'
 import { resolveOptions } from '../lib/options'
+import { serve } from '../lib/serve'
 import { createReqResMode, type AccessCheck, type ReqResAccess, type ReqResMode } from '../lib/reqres-mode'
 import { TransferTracker } from '../lib/transfer-tracker'
 import type { HttpipeAccess, HttpipeAuthorize, HttpipeVerdict } from '../lib'
-import { IDLE_REQRES, adapters, errorType } from './helpers/app'
+import { IDLE_REQRES, adapters, createRawApp, errorType } from './helpers/app'
 import { open, send, waitUntil } from './helpers/http'
 import { useServer } from './helpers/use-server'
 
@@ -141,5 +142,36 @@ describe.each(adapters)('request/response mode with the authorize option ($name)
       expect((await send(`${url}/res/ns/ch/${job}`, 'POST', 'yes')).status).toBe(200)
       expect((await requester.done).body.toString()).toBe('yes')
     })
+  })
+})
+
+describe('serve() against a relay that requires a token', () => {
+  const { start: startApp } = useServer(createRawApp)
+
+  it('sends its token as Authorization: Bearer on polls and replies, never to the handler', async () => {
+    const seen: Array<{ action: string, authorization: string | undefined }> = []
+    const { url, pipe } = await startApp({
+      authorize: (req, access) => {
+        seen.push({ action: access.action, authorization: req.headers.authorization })
+        return access.action === 'request' || req.headers.authorization === 'Bearer s3cret' ? true : { status: 401 }
+      }
+    })
+    const handlerSaw: Array<string | undefined> = []
+    const serving = serve(`${url}/res/ns/site`, (req, res) => { handlerSaw.push(req.headers.authorization); res.end(`hello ${req.url ?? ''}`) }, { workers: 1, token: 's3cret' })
+    try {
+      await waitUntil(() => pipe.stats().reqres.waitingResponders === 1)
+      const answer = await send(`${url}/req/ns/site/page`, 'GET')
+      expect(answer.status).toBe(200)
+      expect(answer.body.toString()).toBe('hello /page')
+      expect(handlerSaw).toEqual([undefined])
+      await waitUntil(() => seen.filter(({ action }) => action === 'respond').length >= 2)
+      expect(seen.filter(({ action }) => action === 'respond').every(({ authorization }) => authorization === 'Bearer s3cret')).toBe(true)
+    } finally {
+      await serving.close()
+    }
+  })
+
+  it('refuses a token that cannot be a header value', () => {
+    expect(() => serve('http://127.0.0.1:1/res/ns/ch', () => {}, { token: 'two words' })).toThrow('httpipe: option token must be a non-empty string of printable ASCII without spaces')
   })
 })

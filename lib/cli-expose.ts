@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { expose, type Serving } from './serve'
 
-export const EXPOSE_USAGE = `Usage: httpipe expose --to LOCAL_URL RELAY_URL [--workers N]
+export const EXPOSE_USAGE = `Usage: httpipe expose --to LOCAL_URL RELAY_URL [--workers N] [--token TOKEN]
 
 Makes a local HTTP server reachable through an httpipe relay with outbound connections only:
 every request to RELAY/req/{namespace}/{channel}[/{path}] is forwarded to LOCAL_URL, and the
@@ -10,6 +10,8 @@ answer streams back. RELAY_URL is the responder URL, ending in /res/{namespace}/
 Options:
   --to URL        the local server to forward to (http only), e.g. http://localhost:8080
   --workers N     requests served at once (default 4)
+  --token TOKEN   for a relay that requires tokens (--auth): sent as Authorization: Bearer
+                  (env HTTPIPE_TOKEN, which keeps it out of the process list)
   -h, --help      show this help
 
 Example:
@@ -23,13 +25,14 @@ export interface ExposeSettings {
   readonly relay: string
   readonly to: string
   readonly workers: number
+  readonly token: string | undefined
 }
 
 /** Reads the `expose` arguments; throws an `Error` naming the flag. `undefined`: help. */
-export function parseExpose (argv: readonly string[]): ExposeSettings | undefined {
+export function parseExpose (argv: readonly string[], env: NodeJS.ProcessEnv = {}): ExposeSettings | undefined {
   const { values, positionals } = parseArgs({
     args: [...argv],
-    options: { to: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { to: { type: 'string' }, workers: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
     allowPositionals: true
   })
@@ -39,7 +42,9 @@ export function parseExpose (argv: readonly string[]): ExposeSettings | undefine
   const text = values.workers ?? '4'
   const workers = Number(text)
   if (!/^\d+$/.test(text) || workers < 1 || workers > 10_000) throw new Error(`--workers must be an integer from 1 to 10000, got ${JSON.stringify(text)}`)
-  return { relay: positionals[0] as string, to: values.to, workers }
+  const token = values.token ?? (env.HTTPIPE_TOKEN === '' ? undefined : env.HTTPIPE_TOKEN)
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new Error('--token (or HTTPIPE_TOKEN) must be a token as httpipe token create prints it: no spaces, printable ASCII')
+  return { relay: positionals[0] as string, to: values.to, workers, token }
 }
 
 /** `httpipe expose …`: runs until SIGINT or SIGTERM, then stops cleanly and exits 0. */
@@ -47,13 +52,14 @@ export function runExpose (argv: readonly string[]): void {
   let settings: ExposeSettings | undefined
   let serving: Serving
   try {
-    settings = parseExpose(argv)
+    settings = parseExpose(argv, process.env)
     if (settings === undefined) {
       process.stdout.write(EXPOSE_USAGE)
       return
     }
     serving = expose(settings.relay, settings.to, {
       workers: settings.workers,
+      token: settings.token,
       onError: err => { process.stderr.write(`httpipe expose: ${err.message}\n`) }
     })
   } catch (err) {

@@ -14,6 +14,11 @@ export interface ServeOptions {
    * requester gets `502`), a reply the relay did not deliver. Default: ignored.
    */
   onError?: ((err: Error) => void) | undefined
+  /**
+   * A token for a relay that requires one (`authorize`, the standalone server's `--auth`), sent as
+   * `Authorization: Bearer TOKEN` on every poll and reply; never passed to the handler. Default: none.
+   */
+  token?: string | undefined
 }
 
 /** What {@link serve} returns. */
@@ -63,6 +68,7 @@ export function serve (url: string | URL, handler: RequestListener, options: Ser
   const relay = relayUrl(url)
   if (typeof handler !== 'function') throw new TypeError(`httpipe: serve() needs a (req, res) handler, got ${typeof handler}`)
   checkWorkers(options.workers ?? DEFAULT_WORKERS)
+  checkToken(options.token)
   const server = createServer(handler)
   const listening = new Promise<URL>((resolve, reject) => {
     server.once('error', reject)
@@ -89,8 +95,11 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
   const relay = relayUrl(url)
   const to = new URL(target)
   if (to.protocol !== 'http:') throw new TypeError(`httpipe: the local server must be an http: URL, got ${JSON.stringify(to.href)}`)
-  const { workers = DEFAULT_WORKERS, onError = () => {} } = options
+  const { workers = DEFAULT_WORKERS, onError = () => {}, token } = options
   checkWorkers(workers)
+  checkToken(token)
+  // In the head of the relay's requests only: the local server never sees it.
+  const credentials: OutgoingHttpHeaders = token === undefined ? {} : { Authorization: `Bearer ${token}` }
   const relayAgent = relay.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
   const local: Target = { url: to, agent: new HttpAgent({ keepAlive: true }) }
   const polls = new Set<ClientRequest>()
@@ -152,7 +161,7 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
       forwarded.destroy()
       onError(new Error(`the local server ${local.url.origin} failed on ${method} ${uri}: ${(err as Error).message}`))
       const body = `the local server behind this channel did not answer: ${(err as Error).message}\n`
-      const reply = send(relay, replyPath, 'POST', { 'Pb-Status': '502', 'Pb-H-Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }, relayAgent)
+      const reply = send(relay, replyPath, 'POST', { ...credentials, 'Pb-Status': '502', 'Pb-H-Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }, relayAgent)
       reply.end(body)
       return await replied(reply, method, uri)
     }
@@ -161,7 +170,7 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
     const length = localRes.headers['content-length']
     if (bodiless) replyHeaders['Content-Length'] = '0'
     else if (length !== undefined) replyHeaders['Content-Length'] = length
-    const reply = send(relay, replyPath, 'POST', replyHeaders, relayAgent)
+    const reply = send(relay, replyPath, 'POST', { ...credentials, ...replyHeaders }, relayAgent)
     const answered = replied(reply, method, uri)
     // A local answer cut mid-body destroys the reply: the relay cuts the requester.
     forward(localRes, reply).catch((err: unknown) => { onError(new Error(`the reply to ${method} ${uri} failed: ${(err as Error).message}`)) })
@@ -202,7 +211,7 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
   }
 
   async function poll (): Promise<IncomingMessage> {
-    const req = send(relay, `${relay.pathname}?switch=true`, 'POST', { 'Content-Length': '0' }, relayAgent)
+    const req = send(relay, `${relay.pathname}?switch=true`, 'POST', { ...credentials, 'Content-Length': '0' }, relayAgent)
     req.end()
     return await waitFor(req)
   }
@@ -266,6 +275,12 @@ async function forward (from: Readable, to: Writable): Promise<void> {
     to.on('error', fail).on('close', onToClose).on('finish', onFinish)
     from.pipe(to)
   })
+}
+
+function checkToken (token: unknown): void {
+  if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token))) {
+    throw new TypeError('httpipe: option token must be a non-empty string of printable ASCII without spaces')
+  }
 }
 
 function checkWorkers (workers: unknown): void {
