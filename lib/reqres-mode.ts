@@ -271,11 +271,15 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
       return untrack(exchange)
     }
     const requestLeg = pump(requester.req, responder.res, { limit: bodySize, progress: exchange.request, shared: exchange.tracked, end: false })
+    // The requester's response is ended below, once its request has been read in full too: Node
+    // closes a `Connection: close` socket as soon as its response finishes, and the rest of an
+    // upload still under way would then never arrive, nor end (the exchange would stall).
     const replyLeg = pump(responder.req, requester.res, {
       limit: bodySize,
       progress: exchange.reply,
       shared: exchange.tracked,
-      head: () => { requester.res.writeHead(reply.status, replyHead(reply, requester.req.method)) }
+      head: () => { requester.res.writeHead(reply.status, replyHead(reply, requester.req.method)) },
+      end: false
     })
     let failed = false
     function onFailure (leg: 'request' | 'reply', why: PumpFailure): void {
@@ -296,7 +300,11 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
       requestLeg.result.then(outcome => { if (!outcome.ok) onFailure('request', outcome.failed) }),
       replyLeg.result.then(outcome => { if (!outcome.ok) onFailure('reply', outcome.failed) })
     ])
-    if (!failed) responder.res.end()
+    if (!failed) {
+      // The responder's response ends only once the requester has the whole reply (see above).
+      if (await endResponse(requester.res)) responder.res.end()
+      else cutConnection(responder.res)
+    }
     finish(transfer)
     untrack(exchange)
   }
@@ -476,6 +484,16 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
   }
 
   return { handle, stats, turnAwayAll }
+}
+
+/** Ends `res`; resolves `true` once it has been handed to the OS in full, `false` if it was cut first. */
+async function endResponse (res: ServerResponse): Promise<boolean> {
+  if (res.destroyed) return false
+  return await new Promise<boolean>(resolve => {
+    res.once('finish', () => { resolve(true) })
+    res.once('close', () => { resolve(res.writableFinished) })
+    res.end()
+  })
 }
 
 /** An error answer, unless the response has started (then it is cut: never a clean short body). */
