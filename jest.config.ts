@@ -24,8 +24,8 @@ const common: Project = {
 const UNIT = [
   'abort', 'authorize', 'channel-key', 'channel-registry', 'cli', 'compression', 'consumer-headers',
   'cors-ui', 'diagnostics', 'errors', 'event-stream', 'fault-matrix', 'limits', 'live', 'metrics',
-  'object-shape', 'options', 'pubsub', 'range', 'readme', 'relay', 'routes', 'timeout',
-  'token-file', 'waiter-queue'
+  'object-shape', 'options', 'pubsub', 'range', 'readme', 'relay', 'reqres-authorize',
+  'reqres-headers', 'routes', 'timeout', 'token-file', 'waiter-queue'
 ]
 
 /** The unit project alone is `npm run test:unit` (jest.unit.config.ts). */

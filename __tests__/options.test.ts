@@ -35,7 +35,8 @@ const DEFAULTS = {
   stallTimeout: 30_000,
   cors: false,
   ui: false,
-  authorize: undefined
+  authorize: undefined,
+  reqres: { jobTimeout: 60_000, forward: { cookie: false, authorization: false } }
 }
 
 // Values that are never a positive integer, with how the message shows them.
@@ -107,6 +108,7 @@ describe('resolveOptions(options)', () => {
         cors: 'https://app.example',
         ui: true,
         authorize: allowAll,
+        reqres: { jobTimeout: 500, forwardCookies: true, forwardAuthorization: true },
         limits: { bodySize: 1024, waitersPerChannel: 10, waiters: 100, eventSize: 4096, eventBacklog: 5, eventBacklogBytes: 8192, stallTimeout: 1000 }
       })
       expect(resolved).toStrictEqual({
@@ -124,7 +126,8 @@ describe('resolveOptions(options)', () => {
         stallTimeout: 1000,
         cors: 'https://app.example',
         ui: true,
-        authorize: allowAll
+        authorize: allowAll,
+        reqres: { jobTimeout: 500, forward: { cookie: true, authorization: true } }
       })
     })
 
@@ -348,7 +351,7 @@ describe('resolveOptions(options)', () => {
     })
 
     it('throws a TypeError listing the known options when nothing is close', () => {
-      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui, authorize')
+      expectTypeError(() => resolveUntyped({ flavour: 'vanilla' }), 'httpipe: unknown option flavour; known options: timeout, probeInterval, concurrency, limits, listing, links, cors, ui, authorize, reqres')
     })
 
     it('suggests the limit when a limit is given at the top level', () => {

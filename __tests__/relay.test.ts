@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from '@jest/globals'
 import request from 'supertest'
-import { adapters } from './helpers/app'
+import { IDLE_REQRES, adapters } from './helpers/app'
 import { open, send, waitUntil } from './helpers/http'
 import { useServer } from './helpers/use-server'
 
@@ -267,7 +267,7 @@ describe.each(adapters)('relay ($name)', ({ create }) => {
         await send(`${url}/channels/ns${i % 7}/ch${i}`, 'POST', `m${i}`)
         expect((await consumer.done).body.toString()).toBe(`m${i}`)
       }
-      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 690, transfers: [] })
+      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 690, transfers: [], reqres: IDLE_REQRES })
       expect((await request(url).get('/channels/namespaces').expect(200)).body).toEqual([])
     })
   })

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import express from 'express'
 import { httpipe } from '../lib'
-import { adapters, createExpressApp } from './helpers/app'
+import { IDLE_REQRES, adapters, createExpressApp } from './helpers/app'
 import { listen, open, send, waitUntil, type Listening } from './helpers/http'
 import { hasFastProperties } from './helpers/v8'
 
@@ -233,7 +233,7 @@ describe.each(adapters)('routes ($name)', ({ create }) => {
   describe('stats()', () => {
     it('counts namespaces, channels, waiting producers and consumers, running transfers and bytes', async () => {
       const { url, pipe } = await start()
-      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 0, transfers: [] })
+      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 0, transfers: [], reqres: IDLE_REQRES })
       const producer = open(`${url}/a/one`, 'POST', { 'Transfer-Encoding': 'chunked' })
       await producer.write('12345')
       const consumer = open(`${url}/a/one`, 'GET')
@@ -242,7 +242,7 @@ describe.each(adapters)('routes ($name)', ({ create }) => {
       const waitingConsumer = open(`${url}/b/one`, 'GET')
       await waitUntil(() => pipe.stats().waitingProducers === 1 && pipe.stats().waitingConsumers === 1 && pipe.stats().bytesTransferred === 5)
       const { transfers, ...counts } = pipe.stats()
-      expect(counts).toEqual({ namespaces: 2, channels: 3, waitingProducers: 1, waitingConsumers: 1, runningTransfers: 1, bytesTransferred: 5 })
+      expect(counts).toEqual({ namespaces: 2, channels: 3, waitingProducers: 1, waitingConsumers: 1, runningTransfers: 1, bytesTransferred: 5, reqres: IDLE_REQRES })
       expect(transfers).toEqual([{ namespace: 'a', channel: 'one', bytes: 5, total: undefined, receivers: 1, pubsub: false, startedAt: expect.any(Number) }])
 
       producer.end('678')
@@ -253,7 +253,7 @@ describe.each(adapters)('routes ($name)', ({ create }) => {
       await send(`${url}/b/one`, 'DELETE')
       expect((await waitingProducer).status).toBe(410)
       expect((await waitingConsumer.done).status).toBe(410)
-      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 8, transfers: [] })
+      expect(pipe.stats()).toEqual({ namespaces: 0, channels: 0, waitingProducers: 0, waitingConsumers: 0, runningTransfers: 0, bytesTransferred: 8, transfers: [], reqres: IDLE_REQRES })
     })
   })
 })
@@ -342,7 +342,7 @@ describe('express router dispatch', () => {
     const pipe = httpipe()
     expect(typeof pipe).toBe('function')
     expect(pipe.length).toBe(3)
-    expect(Object.keys(pipe).sort()).toEqual(['close', 'stats'])
+    expect(Object.keys(pipe).sort()).toEqual(['close', 'reqres', 'stats'])
     expect('use' in pipe || 'stack' in pipe || 'handle' in pipe).toBe(false)
     const router = express.Router()
     router.use(pipe)

@@ -81,6 +81,29 @@ describe('TokenAccess', () => {
     }
   })
 
+  it('lets read request in the request/response mode, and asks read and write to respond', () => {
+    const server = 'server-token'
+    const writer = 'writer-token'
+    const tokens = new TokenAccess(parseTokens(file(
+      { sha256: hashToken(READER), grants: [{ namespace: 'site', allow: ['read'] }] },
+      { sha256: hashToken(writer), grants: [{ namespace: 'site', allow: ['write'] }] },
+      { sha256: hashToken(server), grants: [{ namespace: 'site', allow: ['read'] }, { namespace: 'site', channel: 'www', allow: ['write'] }] }
+    )), 'none')
+    expect(tokens.verdict(bearer(READER), access('request', 'site', 'www'))).toBe(true)
+    expect(tokens.verdict(bearer(READER), access('respond', 'site', 'www'))).toMatchObject({ status: 403, message: 'the token does not allow write here' })
+    expect(tokens.verdict(bearer(writer), access('request', 'site', 'www'))).toMatchObject({ status: 403, message: 'the token does not allow read here' })
+    expect(tokens.verdict(bearer(writer), access('respond', 'site', 'www'))).toMatchObject({ status: 403, message: 'the token does not allow read here' })
+    // Both permissions, from one grant or two.
+    expect(tokens.verdict(bearer(server), access('respond', 'site', 'www'))).toBe(true)
+    expect(tokens.verdict(bearer(server), access('respond', 'site', 'api'))).toMatchObject({ status: 403, message: 'the token does not allow write here' })
+    // --anonymous read: anyone may browse; serving still needs a token with write (read is given).
+    const browsing = new TokenAccess(parseTokens(file({ sha256: hashToken(writer), grants: [{ namespace: 'site', allow: ['write'] }] })), 'read')
+    expect(browsing.verdict(request(), access('request', 'site', 'www'))).toBe(true)
+    expect(browsing.verdict(request(), access('respond', 'site', 'www'))).toMatchObject({ status: 401 })
+    expect(browsing.verdict(bearer(writer), access('respond', 'site', 'www'))).toBe(true)
+    expect(new TokenAccess(new Map(), 'write').verdict(request(), access('respond', 'site', 'www'))).toBe(true)
+  })
+
   it('takes the new tokens on replace()', () => {
     const tokens = new TokenAccess(TOKENS, 'none')
     tokens.replace(parseTokens(file({ sha256: hashToken('new'), grants: [{ namespace: '*', allow: ['read'] }] })))

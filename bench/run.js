@@ -17,7 +17,8 @@ const SCENARIOS = {
   scale: require('./scenarios/scale.js'),
   fanout: require('./scenarios/fanout.js'),
   observe: require('./scenarios/observe.js'),
-  deploy: require('./scenarios/deploy.js')
+  deploy: require('./scenarios/deploy.js'),
+  expose: require('./scenarios/expose.js')
 }
 
 // Relay scenarios run on A B C D; a scenario with its own baselines lists its servers (fanout: S E C D).

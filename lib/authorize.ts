@@ -4,8 +4,11 @@ import type { ChannelQuery } from './channel-query'
 import * as errors from './errors'
 import { lingerOnError, type LingerBounds } from './linger'
 
-/** What a request asks to do. */
-export type HttpipeAction = 'produce' | 'consume' | 'publish' | 'subscribe' | 'delete' | 'list'
+/**
+ * What a request asks to do. `request` and `respond` are the request/response mode's (a requester
+ * on `/req/…`; a responder on `/res/…`, or a two-step reply), asked by reqres-mode.ts itself.
+ */
+export type HttpipeAction = 'produce' | 'consume' | 'publish' | 'subscribe' | 'delete' | 'list' | 'request' | 'respond'
 
 /** What `authorize` is asked about: `channel` is absent for namespace routes and listings. */
 export interface HttpipeAccess {
@@ -43,7 +46,10 @@ type Next = (err?: unknown) => void
  */
 const DENIED_LINGER: LingerBounds = Object.freeze({ time: 5000, idle: 1000, bytes: 1024 * 1024 })
 
-/** The action a routed request asks for; `undefined` when the method takes none (its `405` needs no hook). */
+/**
+ * The action a routed request asks for; `undefined` when the method takes none (its `405` needs no
+ * hook). Channel routes only: the request/response mode's paths are not routes of the router.
+ */
 export function accessOf (route: Route, query: ChannelQuery | undefined, method: string | undefined): HttpipeAccess | undefined {
   switch (route.kind) {
     case 'channel': {
@@ -194,6 +200,20 @@ export function denialError (verdict: unknown, access: HttpipeAccess): Error {
   return new TypeError(`httpipe: authorize must return true, false or { status: 401 | 403 | 404 } (or a Promise of one), got ${describe(verdict)}`)
 }
 
+/**
+ * `authorize` as the request/response mode asks it (reqres-mode.ts's `AccessCheck`): `undefined`
+ * to allow, the error {@link denialError} makes of any other verdict, or a Promise of either; a
+ * throw or a rejection passes through unchanged.
+ */
+export function accessCheck (authorize: HttpipeAuthorize): (req: IncomingMessage, access: HttpipeAccess) => Error | undefined | Promise<Error | undefined> {
+  const errorOf = (verdict: HttpipeVerdict, access: HttpipeAccess): Error | undefined => verdict === true ? undefined : denialError(verdict, access)
+  return (req, access) => {
+    const verdict = authorize(req, access)
+    if (!isPromiseLike(verdict)) return errorOf(verdict, access)
+    return Promise.resolve(verdict).then(result => errorOf(result, access))
+  }
+}
+
 function describe (value: unknown): string {
   if (typeof value === 'function') return 'a function'
   try {
@@ -211,7 +231,7 @@ function isPromiseLike<T> (value: T | PromiseLike<T>): value is PromiseLike<T> {
  * A producer that sent `Expect: 100-continue` to a server that left the `100` to the app (the
  * standalone server's `checkContinue`) is told to send its body now that it may.
  */
-function continueIfExpected (req: IncomingMessage, res: ServerResponse): void {
+export function continueIfExpected (req: IncomingMessage, res: ServerResponse): void {
   if (req.httpVersionMajor !== 1 || (req.method !== 'POST' && req.method !== 'PUT')) return
   const expect = req.headers.expect
   if (expect === undefined || !/100-continue/i.test(expect)) return

@@ -13,6 +13,8 @@ export const USAGE = `Usage: httpipe [options]
 
 Patchbay-style HTTP pipes: POST to ${MOUNT_PATH}/{namespace}/{channel}, GET the same path.
 
+Also: httpipe expose --to LOCAL_URL RELAY_URL/res/{namespace}/{channel} (httpipe expose --help)
+
 Options:
   --port N                      port to listen on, 0 for any free port (env PORT; default 3000)
   --host H                      address to bind (env HOST; default 0.0.0.0)
@@ -30,6 +32,8 @@ Options:
                                 (default 30)
   --probe-interval SECONDS      how often waiting uploads are probed for a vanished client,
                                 0 for never (default 10)
+  --job-timeout SECONDS         request/response mode (/req, /res): longest wait for a two-step
+                                reply, then 504 to the requester (default 60)
   --no-listing                  do not serve the namespace and channel listings
   --no-links                    refuse link producers (GET ?method=post&body=TEXT)
   --cors                        answer cross-origin requests from any origin
@@ -105,6 +109,7 @@ const FLAGS = {
   'max-event-backlog-bytes': VALUE,
   'stall-timeout': VALUE,
   'probe-interval': VALUE,
+  'job-timeout': VALUE,
   'no-listing': SWITCH,
   'no-links': SWITCH,
   cors: SWITCH,
@@ -138,6 +143,7 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   'limits.eventBacklogBytes': '--max-event-backlog-bytes',
   'limits.stallTimeout': '--stall-timeout',
   probeInterval: '--probe-interval',
+  'reqres.jobTimeout': '--job-timeout',
   cors: '--cors-origin'
 }
 
@@ -176,6 +182,7 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
     links: values['no-links'] !== true,
     cors: values['cors-origin'] ?? values.cors === true,
     ui: values['no-ui'] !== true,
+    reqres: optional(values['job-timeout'], text => ({ jobTimeout: seconds('--job-timeout', text, { zero: 'refused' }) })),
     limits
   })
   checkOptions(options)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type * as PromClient from 'prom-client'
 import { USAGE, parseCli, type CliCommand } from './cli-args'
+import { runExpose } from './cli-expose'
 import type * as Metrics from './metrics'
 import { createLogger, requestLog, type RequestLog } from './request-log'
 import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type MetricsEndpoint, type SecureStandaloneServer, type StandaloneFeatures, type StandaloneServer } from './server'
@@ -30,6 +31,8 @@ function displayUrl (host: string, port: number, secure: boolean): string {
  * (waiting requests get 503, running transfers finish) and exits 0. A second signal exits at once.
  */
 export function main (argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): void {
+  // A command of its own (see cli-expose.ts): a client of a relay, not a server.
+  if (argv[0] === 'expose') return runExpose(argv.slice(1))
   let command: CliCommand
   try {
     command = parseCli(argv, env)

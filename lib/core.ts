@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { accessCheck } from './authorize'
 import { ChannelRegistry } from './channel-registry'
 import { registerRouter } from './diagnostics'
 import { Dispatcher } from './dispatch'
 import * as errors from './errors'
 import { Intake } from './intake'
 import { resolveOptions, type HttpipeOptions } from './options'
+import { createReqResMode, type ReqResMode, type ReqResStats } from './reqres-mode'
 import { TransferRunner } from './transfer-runner'
 import { TransferTracker, type TransferProgress } from './transfer-tracker'
 import type { ConsumerWaiter, Next, ProducerWaiter } from './waiter'
@@ -28,6 +30,8 @@ export interface HttpipeStats {
   bytesTransferred: number
   /** Each running transfer with its progress. */
   transfers: TransferProgress[]
+  /** The request/response mode (`router.reqres`); its exchanges also count in `runningTransfers`. */
+  reqres: ReqResStats
 }
 
 /** What `httpipe()` and `createHandler()` add to the function they return. */
@@ -43,6 +47,8 @@ export interface HttpipeControls {
 
 export interface PipeCore extends HttpipeControls {
   handle: (req: IncomingMessage, res: ServerResponse, next: Next) => void
+  /** The request/response mode, sharing this core's options, waiter budget, tracker (stats, close). */
+  handleReqRes: ReqResMode['handle']
 }
 
 /**
@@ -60,26 +66,32 @@ export function createPipeCore (options?: HttpipeOptions, owner?: object): PipeC
   const room: WaitingRoom = new WaitingRoom(config, registry, tracker, transfer => { runner.start(transfer) })
   const runner = new TransferRunner(config, registry, tracker, room)
   const dispatcher = new Dispatcher(config, registry, tracker, room, new Intake(config, room, runner))
+  const reqres = createReqResMode(config, tracker, {
+    waitingElsewhere: () => { const { waitingProducers, waitingConsumers } = registry.stats(); return waitingProducers + waitingConsumers },
+    authorize: config.authorize === undefined ? undefined : accessCheck(config.authorize)
+  })
 
   function handle (req: IncomingMessage, res: ServerResponse, next: Next): void {
     dispatcher.handle(req, res, next)
   }
 
   function stats (): HttpipeStats {
-    return { ...registry.stats(), ...tracker.stats() }
+    return { ...registry.stats(), ...tracker.stats(), reqres: reqres.stats() }
   }
 
   function close (): Promise<void> {
     const wasClosed = tracker.closed
-    // Closed first: nothing turned away below may queue again (a live consumer resubscribing).
+    // Closed first: nothing turned away below may queue again (a live consumer resubscribing, a
+    // two-step reply standing for its responder's next poll).
     const idle = tracker.close()
     if (!wasClosed) {
       // Requests whose authorize verdict is pending are not waiters: answered here.
       dispatcher.closeGate()
       room.turnAwayAll(registry.evictAll(), () => errors.routerClosed())
+      reqres.turnAwayAll()
     }
     return idle
   }
 
-  return { handle, stats, close }
+  return { handle, handleReqRes: reqres.handle, stats, close }
 }

@@ -1,11 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createPipeCore, type HttpipeControls } from './core'
 import { sendError } from './error-response'
-import { routeNotFound } from './errors'
+import { exchangeRouteNotFound, routeNotFound } from './errors'
 import type { HttpipeOptions } from './options'
 
 /** A plain `node:http` request listener serving httpipe channels, with `stats()` and `close()`. */
-export type HttpipeHandler = ((req: IncomingMessage, res: ServerResponse) => void) & HttpipeControls
+export type HttpipeHandler = ((req: IncomingMessage, res: ServerResponse) => void) & HttpipeControls & {
+  /**
+   * The request/response mode: serves `/req/{ns}/{ch}[/{path}]` and `/res/{ns}/{ch}` (paths read
+   * from the root, as for the handler itself); any other path gets `404`.
+   */
+  readonly reqres: (req: IncomingMessage, res: ServerResponse) => void
+}
 
 /**
  * Creates a framework-free request listener with the same contract as {@link httpipe}, for
@@ -28,5 +34,9 @@ export function createHandler (options?: HttpipeOptions): HttpipeHandler {
   function httpipeHandler (req: IncomingMessage, res: ServerResponse): void {
     core.handle(req, res, err => { sendError(req, res, err ?? routeNotFound(req.url ?? '/')) })
   }
-  return Object.assign(httpipeHandler, { stats: core.stats, close: core.close })
+  function httpipeReqRes (req: IncomingMessage, res: ServerResponse): void {
+    const answer = (err?: unknown): void => { sendError(req, res, err ?? exchangeRouteNotFound(req.url ?? '/')) }
+    core.handleReqRes(req, res, answer, answer)
+  }
+  return Object.assign(httpipeHandler, { stats: core.stats, close: core.close, reqres: httpipeReqRes })
 }

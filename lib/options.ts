@@ -1,4 +1,5 @@
 import type { HttpipeAuthorize } from './authorize'
+import { resolveReqResOptions, type ReqResOptions, type ResolvedReqResOptions } from './reqres-options'
 
 /** Options of `httpipe()` and `createHandler()`. `undefined` anywhere means "the default". */
 export interface HttpipeOptions {
@@ -43,6 +44,8 @@ export interface HttpipeOptions {
    * (every request is allowed).
    */
   authorize?: HttpipeAuthorize | undefined
+  /** The request/response mode (`router.reqres`); it shares `timeout` and `limits`. */
+  reqres?: ReqResOptions | undefined
 }
 
 export interface HttpipeLimits {
@@ -97,9 +100,10 @@ export interface ResolvedOptions {
   readonly cors: false | string
   readonly ui: boolean
   readonly authorize: HttpipeAuthorize | undefined
+  readonly reqres: ResolvedReqResOptions
 }
 
-const OPTION_NAMES = ['timeout', 'probeInterval', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui', 'authorize'] as const
+const OPTION_NAMES = ['timeout', 'probeInterval', 'concurrency', 'limits', 'listing', 'links', 'cors', 'ui', 'authorize', 'reqres'] as const
 const LIMIT_NAMES = ['bodySize', 'waitersPerChannel', 'waiters', 'eventSize', 'eventBacklog', 'eventBacklogBytes', 'stallTimeout'] as const
 
 /** The two levels options live at, for "did you mean" hints that cross from one to the other. */
@@ -158,7 +162,8 @@ export function resolveOptions (options: HttpipeOptions = {}): ResolvedOptions {
     stallTimeout,
     cors: cors === true ? '*' : cors,
     ui,
-    authorize
+    authorize,
+    reqres: resolveReqResOptions(options.reqres)
   })
 }
 

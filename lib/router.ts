@@ -7,7 +7,14 @@ import type { HttpipeOptions } from './options'
  * `close()`. Typed with `node:http` types only, so that the package's types need no Express types;
  * Express's `Request`, `Response` and `NextFunction` are assignable to these parameters.
  */
-export type HttpipeMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void) & HttpipeControls
+export type HttpipeMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void) & HttpipeControls & {
+  /**
+   * The request/response mode: mount it with `app.use(router.reqres)` to serve
+   * `/req/{ns}/{ch}[/{path}]` and `/res/{ns}/{ch}` below the mount path; every other path is
+   * passed on with `next()`. It shares the router's options, `stats()` and `close()`.
+   */
+  readonly reqres: (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
+}
 
 /**
  * Creates the middleware. Mount it before any body parser, and give long waits room on the HTTP
@@ -35,5 +42,8 @@ export function httpipe (options?: HttpipeOptions): HttpipeMiddleware {
   function httpipeMiddleware (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
     core.handle(req, res, next)
   }
-  return Object.assign(httpipeMiddleware, { stats: core.stats, close: core.close })
+  function httpipeReqRes (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    core.handleReqRes(req, res, next, () => { next() })
+  }
+  return Object.assign(httpipeMiddleware, { stats: core.stats, close: core.close, reqres: httpipeReqRes })
 }

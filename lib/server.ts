@@ -7,6 +7,7 @@ import { methodNotAllowed, routeNotFound, routerClosed } from './errors'
 import { createHandler, type HttpipeHandler } from './handler'
 import { asHttp1 } from './http2-compat'
 import type { HttpipeOptions } from './options'
+import { isExchangePath } from './reqres-route'
 import { serveHelp, type HelpContext } from './server-help'
 
 export const MOUNT_PATH = '/channels'
@@ -109,6 +110,8 @@ function standaloneListener (options: HttpipeOptions, features: StandaloneFeatur
       pipe(req, res)
       return
     }
+    // The request/response mode (patchbay's /req and /res), outside the channels' mount.
+    if (isExchangePath(url)) return pipe.reqres(req, res)
     const path = url.split('?')[0] as string
     const readable = req.method === 'GET' || req.method === 'HEAD'
     const known = HELP_PATHS.has(path) || path === '/healthz' || path === '/readyz' || (path === '/metrics' && metrics !== undefined)

@@ -3,7 +3,10 @@ import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import type { HttpipeAccess, HttpipeAction, HttpipeAuthorize, HttpipeVerdict } from './authorize'
 
-/** What a grant may allow: `read` (consume, subscribe), `write` (produce, publish), `delete`, `list`, `metrics` (`GET /metrics`). */
+/**
+ * What a grant may allow: `read` (consume, subscribe; request, in the request/response mode),
+ * `write` (produce, publish), `delete`, `list`, `metrics` (`GET /metrics`).
+ */
 export type Permission = 'read' | 'write' | 'delete' | 'list' | 'metrics'
 export const PERMISSIONS: readonly Permission[] = ['read', 'write', 'delete', 'list', 'metrics']
 
@@ -17,13 +20,19 @@ const ANONYMOUS: Readonly<Record<AnonymousLevel, ReadonlySet<Permission>>> = {
   all: new Set(PERMISSIONS)
 }
 
-const PERMISSION_OF: Readonly<Record<HttpipeAction, Permission>> = {
-  produce: 'write',
-  publish: 'write',
-  consume: 'read',
-  subscribe: 'read',
-  delete: 'delete',
-  list: 'list'
+// Each action needs every permission listed. The request/response mode: a requester asks and
+// reads the answer, as a browser reads a site (`--anonymous read` may browse a site served through
+// httpipe expose); a responder takes the requesters' requests (which may be as private as any
+// message) and chooses what they receive, so serving a channel needs both.
+const PERMISSIONS_OF: Readonly<Record<HttpipeAction, readonly Permission[]>> = {
+  produce: ['write'],
+  publish: ['write'],
+  consume: ['read'],
+  subscribe: ['read'],
+  delete: ['delete'],
+  list: ['list'],
+  request: ['read'],
+  respond: ['read', 'write']
 }
 
 interface Grant {
@@ -160,8 +169,8 @@ export class TokenAccess {
 
   /** The verdict for a channel request, or for `GET /metrics` when `access` is undefined. */
   verdict (req: IncomingMessage, access: HttpipeAccess | undefined): HttpipeVerdict {
-    const permission = access === undefined ? 'metrics' : PERMISSION_OF[access.action]
-    if (this.#anonymous.has(permission)) return true
+    const needed = access === undefined ? ['metrics' as const] : PERMISSIONS_OF[access.action]
+    if (needed.every(permission => this.#anonymous.has(permission))) return true
     const token = tokenOf(req)
     if (token === undefined) {
       return { status: 401, message: `a token is needed for this (Authorization: Bearer TOKEN, or ?token=TOKEN); ${this.#describeAnonymous()}`, headers: { 'WWW-Authenticate': CHALLENGE } }
@@ -169,8 +178,10 @@ export class TokenAccess {
     const grants = this.#tokens.get(hashToken(token))
     // The message never repeats the token: it is a secret, and error messages reach logs.
     if (grants === undefined) return { status: 401, message: 'the token is not valid (unknown, or removed from the token file)', headers: { 'WWW-Authenticate': `${CHALLENGE}, error="invalid_token"` } }
-    if (allows(grants, permission, access)) return true
-    return { status: 403, message: `the token does not allow ${permission} here` }
+    // What anonymous requests may do, a token need not grant again.
+    const missing = needed.filter(permission => !this.#anonymous.has(permission) && !allows(grants, permission, access))
+    if (missing.length === 0) return true
+    return { status: 403, message: `the token does not allow ${missing.join(' and ')} here` }
   }
 
   /** The `authorize` option of the standalone server. */

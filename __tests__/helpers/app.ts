@@ -8,6 +8,9 @@ export interface TestApp {
   readonly pipe: HttpipeControls
 }
 
+/** `stats().reqres` of a router whose request/response mode has seen no traffic. */
+export const IDLE_REQRES = Object.freeze({ waitingRequesters: 0, waitingResponders: 0, exchanges: 0, jobs: 0, bytesTransferred: 0 })
+
 export interface Adapter {
   readonly name: string
   readonly create: (options?: HttpipeOptions) => TestApp
@@ -23,6 +26,7 @@ export function createExpressApp (options?: HttpipeOptions): TestApp & { readonl
   const pipe = httpipe(options)
   const app = express()
   app.use('/channels', pipe)
+  app.use(pipe.reqres)
   app.use(echoError)
   return { app, pipe, express: app }
 }
@@ -32,6 +36,7 @@ export function createRawApp (options?: HttpipeOptions): TestApp {
   const pipe = createHandler(options)
   function app (req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/'
+    if (url.startsWith('/req/') || url.startsWith('/res/')) return pipe.reqres(req, res)
     if (!url.startsWith('/channels')) {
       res.writeHead(404).end()
       return

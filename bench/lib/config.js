@@ -3,7 +3,7 @@
 
 const path = require('node:path')
 
-const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale', 'fanout', 'deploy', 'observe']
+const ALL_SCENARIOS = ['bulk', 'pairs', 'waiters', 'slow-consumer', 'scale', 'fanout', 'deploy', 'observe', 'expose']
 
 const FULL = {
   rounds: 3,

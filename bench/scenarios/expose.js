@@ -1,0 +1,152 @@
+'use strict'
+// expose: requests/s and latency of small GETs to a local server reached through the request/
+// response mode (`httpipe expose --workers 16` answering on the standalone server's /res) against
+// the same local server behind a minimal node:http reverse proxy, in the same run. Two hops
+// (client → relay → worker → local server, and the reply back through the relay) against one.
+// It brings its own servers, so run.js runs it once.
+
+const { spawn } = require('node:child_process')
+const { once } = require('node:events')
+const http = require('node:http')
+const net = require('node:net')
+const path = require('node:path')
+const { setTimeout: sleep } = require('node:timers/promises')
+const { LatencyRecorder } = require('../lib/stats.js')
+
+const CONCURRENCY = 16
+const WORKERS = 16
+
+async function freePort () {
+  const server = net.createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function accepting (port, child) {
+  const deadline = Date.now() + 10000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${child.spawnfile} exited with ${child.exitCode}`)
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1')
+      socket.once('connect', () => { socket.destroy(); resolve(true) })
+      socket.once('error', () => resolve(false))
+    })
+    if (ok) return
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`)
+    await sleep(20)
+  }
+}
+
+function spawnNode (args, env) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      const killer = setTimeout(() => child.kill('SIGKILL'), 2000)
+      await once(child, 'exit')
+      clearTimeout(killer)
+    }
+  }
+  return { child, stop }
+}
+
+/** `CONCURRENCY` keep-alive GET loops on `url` for `ms`: requests/s and latency percentiles. */
+async function load (port, pathname, ms) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+  const latencies = new LatencyRecorder()
+  const deadline = Date.now() + ms
+  let done = 0
+  let errors = 0
+  const started = process.hrtime.bigint()
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (Date.now() < deadline) {
+      const t0 = process.hrtime.bigint()
+      const ok = await new Promise((resolve) => {
+        const req = http.request({ host: '127.0.0.1', port, path: pathname, agent }, (res) => {
+          let bytes = 0
+          res.on('data', (chunk) => { bytes += chunk.length })
+          res.once('end', () => resolve(res.statusCode === 200 && bytes === 1024))
+          res.once('error', () => resolve(false))
+        })
+        req.once('error', () => resolve(false))
+        req.end()
+      })
+      if (ok) {
+        done++
+        latencies.record(Number(process.hrtime.bigint() - t0) / 1e6)
+      } else {
+        errors++
+      }
+    }
+  }))
+  agent.destroy()
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  const [p50, p99] = latencies.percentiles([0.5, 0.99])
+  return { requestsPerSec: done / seconds, p50, p99, errors }
+}
+
+module.exports = {
+  id: 'expose',
+  title: 'expose: a local server through httpipe expose (16 workers) against a node:http reverse proxy',
+  description: `Requests/s and latency of 1 KiB GETs (c=${CONCURRENCY}, keep-alive) to one local node:http server, reached through ` +
+    `\`httpipe expose --workers ${WORKERS}\` on the standalone server's request/response mode (two hops each way), and through a ` +
+    'minimal node:http reverse proxy (bench/servers/node-proxy.js, one hop), measured alternately in the same run (two slices each). ' +
+    'The ratio is expose / proxy.',
+  alone: true,
+  async run (config, log) {
+    const stops = []
+    const rows = []
+    try {
+      const [sitePort, proxyPort, relayPort] = await Promise.all([freePort(), freePort(), freePort()])
+      const site = spawnNode([path.join(__dirname, '..', 'servers', 'static-site.js')], { PORT: String(sitePort) })
+      stops.push(site.stop)
+      await accepting(sitePort, site.child)
+      const proxy = spawnNode([path.join(__dirname, '..', 'servers', 'node-proxy.js')], { PORT: String(proxyPort), TARGET_PORT: String(sitePort) })
+      stops.push(proxy.stop)
+      await accepting(proxyPort, proxy.child)
+      const cli = path.join(config.dist, 'cli.js')
+      const relay = spawnNode([cli, '--host', '127.0.0.1', '--port', String(relayPort)])
+      stops.push(relay.stop)
+      await accepting(relayPort, relay.child)
+      const expose = spawnNode([cli, 'expose', '--workers', String(WORKERS), '--to', `http://127.0.0.1:${sitePort}`, `http://127.0.0.1:${relayPort}/res/bench/site`])
+      stops.push(expose.stop)
+      await new Promise((resolve, reject) => {
+        expose.child.stdout.on('data', (chunk) => { if (chunk.toString().includes('forwarding')) resolve() })
+        expose.child.once('exit', (code) => reject(new Error(`httpipe expose exited with ${code}`)))
+      })
+      const targets = [['node:http reverse proxy', proxyPort, '/asset'], [`httpipe expose (${WORKERS} workers)`, relayPort, '/req/bench/site/asset']]
+      const warm = config.pairsWarmup * 1000
+      for (const [, port, pathname] of targets) await load(port, pathname, warm)
+      const slice = (config.pairsDuration * 1000) / 2
+      const results = targets.map(() => [])
+      for (let round = 0; round < 2; round++) {
+        for (const [i, [, port, pathname]] of targets.entries()) results[i].push(await load(port, pathname, slice))
+      }
+      for (const [i, [label]] of targets.entries()) {
+        const runs = results[i]
+        const row = {
+          label,
+          requestsPerSec: runs.reduce((sum, r) => sum + r.requestsPerSec, 0) / runs.length,
+          p50: Math.max(...runs.map((r) => r.p50)),
+          p99: Math.max(...runs.map((r) => r.p99)),
+          errors: runs.reduce((sum, r) => sum + r.errors, 0)
+        }
+        rows.push(row)
+        log(`expose · ${label}: ${row.requestsPerSec.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, ${row.errors} errors`)
+      }
+    } finally {
+      for (const stop of stops.reverse()) await stop()
+    }
+    return rows
+  },
+  render (rows) {
+    const base = rows[0]
+    return [
+      `| target | requests/s (c=${CONCURRENCY}) | p50 ms | p99 ms | errors |`,
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...rows.map((r) => `| ${r.label} | ${r.requestsPerSec.toFixed(0)}${r === base ? '' : ` (${(r.requestsPerSec / base.requestsPerSec).toFixed(2)}×)`} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`)
+    ].join('\n')
+  }
+}

@@ -1,0 +1,364 @@
+import { once } from 'node:events'
+import { Agent as HttpAgent, createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { Readable, Writable } from 'node:stream'
+
+/** Options of {@link serve}. `undefined` means "the default". */
+export interface ServeOptions {
+  /** Responders polling the relay at once, each taking one request at a time. Default: `4`. */
+  workers?: number | undefined
+  /**
+   * Told of every failure a worker gets over by itself: the relay unreachable or refusing (the
+   * worker retries with backoff, 100 ms doubling up to 5 s), the local server failing (the
+   * requester gets `502`), a reply the relay did not deliver. Default: ignored.
+   */
+  onError?: ((err: Error) => void) | undefined
+  /**
+   * A token for a relay that requires one (`authorize`, the standalone server's `--auth`), sent as
+   * `Authorization: Bearer TOKEN` on every poll and reply; never passed to the handler. Default: none.
+   */
+  token?: string | undefined
+}
+
+/** What {@link serve} returns. */
+export interface Serving {
+  /** The relay URL the workers answer on (`…/res/{namespace}/{channel}`). */
+  readonly url: string
+  /**
+   * Stops: workers waiting for a request withdraw, those serving one finish it first. Resolves
+   * once every worker has stopped (and, for {@link serve}, the handler's private server has closed).
+   */
+  readonly close: () => Promise<void>
+}
+
+/** Where a worker sends the requests it takes: a local HTTP server. */
+interface Target {
+  readonly url: URL
+  readonly agent: HttpAgent
+}
+
+const DEFAULT_WORKERS = 4
+const MIN_BACKOFF_MS = 100
+const MAX_BACKOFF_MS = 5000
+
+// Hop-by-hop headers belong to one connection (RFC 9110 §7.6.1): never passed on by a proxy.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host'])
+
+/**
+ * Turns an ordinary `(req, res)` handler (an Express app included) into responders on an httpipe
+ * relay's request/response mode (two-step), so that it serves HTTP on the relay's
+ * `/req/{namespace}/{channel}` with outbound connections only: from a laptop behind NAT, a CI job,
+ * a container without an ingress. The handler runs on a private `node:http` server on 127.0.0.1,
+ * so it gets real requests and responses.
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { serve } from 'httpipe'
+ *
+ * const app = express().get('/', (req, res) => { res.send('hello from behind NAT') })
+ * const serving = serve('https://relay.example/res/demo/app', app, { workers: 8 })
+ * // curl https://relay.example/req/demo/app/
+ * process.on('SIGTERM', () => { serving.close().then(() => process.exit(0)) })
+ * ```
+ * @throws TypeError when the URL or an option is invalid.
+ */
+export function serve (url: string | URL, handler: RequestListener, options: ServeOptions = {}): Serving {
+  const relay = relayUrl(url)
+  if (typeof handler !== 'function') throw new TypeError(`httpipe: serve() needs a (req, res) handler, got ${typeof handler}`)
+  checkWorkers(options.workers ?? DEFAULT_WORKERS)
+  checkToken(options.token)
+  const server = createServer(handler)
+  const listening = new Promise<URL>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => { resolve(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)) })
+  })
+  let workers: Serving | undefined
+  const started = listening.then(target => { workers = expose(relay, target, options) })
+  return {
+    url: relay.href,
+    close: async () => {
+      await started.catch(() => {})
+      await workers?.close()
+      server.closeAllConnections()
+      await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    }
+  }
+}
+
+/**
+ * Responders that forward every request they take to the HTTP server at `target` and stream its
+ * answer back as the reply (what `httpipe expose` runs).
+ */
+export function expose (url: string | URL, target: string | URL, options: ServeOptions = {}): Serving {
+  const relay = relayUrl(url)
+  const to = new URL(target)
+  if (to.protocol !== 'http:') throw new TypeError(`httpipe: the local server must be an http: URL, got ${JSON.stringify(to.href)}`)
+  const { workers = DEFAULT_WORKERS, onError = () => {}, token } = options
+  checkWorkers(workers)
+  checkToken(token)
+  // In the head of the relay's requests only: the local server never sees it.
+  const credentials: OutgoingHttpHeaders = token === undefined ? {} : { Authorization: `Bearer ${token}` }
+  const relayAgent = relay.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
+  const local: Target = { url: to, agent: new HttpAgent({ keepAlive: true }) }
+  const polls = new Set<ClientRequest>()
+  const sleeps = new Set<() => void>()
+  const state = { stopping: false }
+
+  /**
+   * The answer to a request that waits on the relay for the next job: close() withdraws it. A
+   * reply is withdrawable only once all of it is out (`sent`).
+   */
+  async function waitFor (req: ClientRequest, sent?: Promise<unknown>): Promise<IncomingMessage> {
+    const answered = response(req)
+    answered.catch(() => {})
+    if (sent !== undefined) await Promise.race([sent, answered])
+    polls.add(req)
+    try {
+      return await answered
+    } finally {
+      polls.delete(req)
+    }
+  }
+
+  /**
+   * Handles what the relay answered a poll (or a reply sent with `?switch=true`, which doubles as
+   * the next poll): a job is served, and the answer to its reply is returned, to be handled next.
+   */
+  async function handle (res: IncomingMessage, afterReply: boolean): Promise<IncomingMessage | undefined> {
+    const job = res.headers['pb-job']
+    if (res.statusCode === 200 && typeof job === 'string') return await answer(res, job)
+    // A wait the relay's `timeout` ended, or a delivered reply with no next request (after close()).
+    if (res.statusCode === 408 || (afterReply && res.statusCode === 200)) {
+      drain(res)
+      return undefined
+    }
+    const text = (await readText(res)).trim()
+    if (afterReply && res.statusCode !== undefined && res.statusCode < 500) {
+      onError(new Error(`the relay did not deliver a reply: ${res.statusCode} ${text}`))
+      return undefined
+    }
+    throw new Error(`the relay answered ${String(res.statusCode)} to ${relay.href}?switch=true${job === undefined && res.statusCode === 200 ? ' without a Pb-Job header (not an httpipe request/response relay?)' : ''}: ${text}`)
+  }
+
+  /**
+   * Forwards one taken request to the local server and its answer to the job URL. Returns the
+   * relay's answer to the reply: with `?switch=true` (unless stopping), the next job.
+   */
+  async function answer (taken: IncomingMessage, job: string): Promise<IncomingMessage | undefined> {
+    const method = String(taken.headers['pb-method'] ?? 'GET')
+    const uri = String(taken.headers['pb-uri'] ?? '/')
+    const headers = requestHeaders(taken.rawHeaders)
+    headers.Host = local.url.host
+    const forwarded = send(local.url, joinPath(local.url.pathname, uri), method, headers, local.agent)
+    const replyPath = `${relay.pathname}/${encodeURIComponent(job)}${state.stopping ? '' : '?switch=true'}`
+    let localRes: IncomingMessage
+    try {
+      const [, answered] = await Promise.all([forward(taken, forwarded), response(forwarded)])
+      localRes = answered
+    } catch (err) {
+      forwarded.destroy()
+      onError(new Error(`the local server ${local.url.origin} failed on ${method} ${uri}: ${(err as Error).message}`))
+      const body = `the local server behind this channel did not answer: ${(err as Error).message}\n`
+      const reply = send(relay, replyPath, 'POST', { ...credentials, 'Pb-Status': '502', 'Pb-H-Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }, relayAgent)
+      reply.end(body)
+      return await replied(reply, method, uri)
+    }
+    const bodiless = method === 'HEAD' || localRes.statusCode === 204 || localRes.statusCode === 304
+    const replyHeaders: OutgoingHttpHeaders = { ...replyHeadersOf(localRes), 'Pb-Status': String(localRes.statusCode ?? 502) }
+    const length = localRes.headers['content-length']
+    if (bodiless) replyHeaders['Content-Length'] = '0'
+    else if (length !== undefined) replyHeaders['Content-Length'] = length
+    const reply = send(relay, replyPath, 'POST', { ...credentials, ...replyHeaders }, relayAgent)
+    const answered = replied(reply, method, uri)
+    // A local answer cut mid-body destroys the reply: the relay cuts the requester.
+    forward(localRes, reply).catch((err: unknown) => { onError(new Error(`the reply to ${method} ${uri} failed: ${(err as Error).message}`)) })
+    return await answered
+  }
+
+  /** The relay's answer to a reply; `undefined` when the reply failed (reported already). */
+  async function replied (reply: ClientRequest, method: string, uri: string): Promise<IncomingMessage | undefined> {
+    try {
+      return await waitFor(reply, once(reply, 'finish'))
+    } catch (err) {
+      if (!state.stopping) onError(new Error(`the reply to ${method} ${uri} failed: ${(err as Error).message}`))
+      return undefined
+    }
+  }
+
+  async function work (): Promise<void> {
+    let delay = 0
+    while (!state.stopping) {
+      try {
+        let res: IncomingMessage | undefined = await poll()
+        let afterReply = false
+        // Each reply doubles as the next poll; one in flight is seen through even when stopping,
+        // since its answer may be a job to serve (then replied to without asking for another).
+        while (res !== undefined) {
+          res = await handle(res, afterReply)
+          afterReply = true
+        }
+        delay = 0
+      } catch (err) {
+        if (state.stopping) break
+        onError(err as Error)
+        delay = delay === 0 ? MIN_BACKOFF_MS : Math.min(delay * 2, MAX_BACKOFF_MS)
+        // Jittered, so that workers (and several exposes) do not hit a restarting relay together.
+        await sleep(delay / 2 + Math.random() * delay / 2)
+      }
+    }
+  }
+
+  async function poll (): Promise<IncomingMessage> {
+    const req = send(relay, `${relay.pathname}?switch=true`, 'POST', { ...credentials, 'Content-Length': '0' }, relayAgent)
+    req.end()
+    return await waitFor(req)
+  }
+
+  async function sleep (ms: number): Promise<void> {
+    await new Promise<void>(resolve => {
+      const wake = (): void => {
+        clearTimeout(timer)
+        sleeps.delete(wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, ms)
+      sleeps.add(wake)
+    })
+  }
+
+  const running = Promise.all(Array.from({ length: workers }, work))
+  let closing: Promise<void> | undefined
+  return {
+    url: relay.href,
+    close: async () => {
+      closing ??= (async () => {
+        state.stopping = true
+        for (const wake of sleeps) wake()
+        // Polls not taken yet are withdrawn; requests being served finish first.
+        for (const poll of polls) poll.destroy()
+        await running
+        relayAgent.destroy()
+        local.agent.destroy()
+      })()
+      await closing
+    }
+  }
+}
+
+/**
+ * Streams `from` into `to` with backpressure; rejects (destroying `to`) when either fails. What
+ * stream.pipeline() does for two streams, without its per-call AbortController, which cost a
+ * tenth of a worker's CPU on small requests.
+ */
+async function forward (from: Readable, to: Writable): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let ended = false
+    function fail (err?: Error): void {
+      cleanup()
+      to.destroy(err)
+      reject(err ?? new Error('the connection closed before the body ended'))
+    }
+    function onFromClose (): void { if (!ended) fail() }
+    function onToClose (): void { if (!to.writableFinished) fail() }
+    function onEnd (): void { ended = true }
+    function onFinish (): void {
+      cleanup()
+      resolve()
+    }
+    function cleanup (): void {
+      from.off('error', fail).off('close', onFromClose).off('end', onEnd)
+      to.off('error', fail).off('close', onToClose).off('finish', onFinish)
+    }
+    from.on('error', fail).on('close', onFromClose).on('end', onEnd)
+    to.on('error', fail).on('close', onToClose).on('finish', onFinish)
+    from.pipe(to)
+  })
+}
+
+function checkToken (token: unknown): void {
+  if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token))) {
+    throw new TypeError('httpipe: option token must be a non-empty string of printable ASCII without spaces')
+  }
+}
+
+function checkWorkers (workers: unknown): void {
+  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 10_000) {
+    throw new TypeError(`httpipe: option workers must be an integer from 1 to 10000, got ${JSON.stringify(workers)}`)
+  }
+}
+
+function relayUrl (url: string | URL): URL {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new TypeError(`httpipe: expected a relay URL such as "https://relay.example/res/namespace/channel", got ${JSON.stringify(String(url))}`)
+  }
+  if (parsed.pathname.length > 1 && parsed.pathname.endsWith('/')) parsed.pathname = parsed.pathname.slice(0, -1)
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !/\/res\/[^/]+\/[^/]+$/.test(parsed.pathname) || parsed.search !== '') {
+    throw new TypeError(`httpipe: expected a relay URL such as "https://relay.example/res/namespace/channel" (http or https, ending in /res/{namespace}/{channel}, no query), got ${JSON.stringify(parsed.href)}`)
+  }
+  return parsed
+}
+
+function send (base: URL, path: string, method: string, headers: OutgoingHttpHeaders, agent: HttpAgent): ClientRequest {
+  const options = { protocol: base.protocol, hostname: base.hostname, port: base.port, path, method, headers, agent }
+  const req = base.protocol === 'https:' ? httpsRequest(options) : httpRequest(options)
+  // A head and a body written apart would wait for the peer's delayed ACK (Nagle): 40 ms a request.
+  req.setNoDelay(true)
+  return req
+}
+
+async function response (req: ClientRequest): Promise<IncomingMessage> {
+  const [res] = await once(req, 'response') as [IncomingMessage]
+  return res
+}
+
+function drain (res: IncomingMessage): void {
+  res.resume()
+}
+
+async function readText (res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of res) {
+    chunks.push(chunk as Buffer)
+    if (chunks.length > 64) break
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, 500)
+}
+
+/** The requester's headers, from the relay's `Pb-H-*`, duplicates kept. */
+function requestHeaders (raw: readonly string[]): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {}
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length <= 5 || name.slice(0, 5).toLowerCase() !== 'pb-h-') continue
+    const relayed = name.slice(5)
+    if (HOP_BY_HOP.has(relayed.toLowerCase())) continue
+    const existing = headers[relayed]
+    const value = raw[i + 1] as string
+    headers[relayed] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value]
+  }
+  return headers
+}
+
+/** The local answer's headers as `Pb-H-*`, duplicates kept; the relay drops what must not pass. */
+function replyHeadersOf (res: IncomingMessage): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {}
+  const raw = res.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (HOP_BY_HOP.has(name.toLowerCase())) continue
+    const key = `Pb-H-${name}`
+    const existing = headers[key]
+    const value = raw[i + 1] as string
+    headers[key] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value]
+  }
+  return headers
+}
+
+function joinPath (base: string, uri: string): string {
+  return base === '/' || base === '' ? uri : base.replace(/\/$/, '') + uri
+}
