@@ -6,7 +6,7 @@ import type * as PromClient from 'prom-client'
 import { USAGE, parseCli, type CliCommand } from './cli-args'
 import { runExpose } from './cli-expose'
 import type * as Metrics from './metrics'
-import { createLogger, requestLog, type RequestLog } from './request-log'
+import { createLoggers, requestLog, type RequestLog } from './request-log'
 import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type MetricsEndpoint, type SecureStandaloneServer, type StandaloneFeatures, type StandaloneServer } from './server'
 import { TokenAccess, createToken, readTokens, watchTokenFile, type Tokens } from './token-file'
 import { SHUTDOWN_GRACE_MS, shutdown } from './shutdown'
@@ -53,7 +53,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
   }
 
   const { port, host, tls, authFile, anonymous, log } = command.settings
-  const logger = createLogger(log.level, log.format)
+  const { logger, requests } = createLoggers(log.level, log.format)
   let access: TokenAccess | undefined
   let metrics: { endpoint: MetricsEndpoint, attach: (pipe: StandaloneServer['pipe']) => void } | undefined
   let options = command.settings.options
@@ -84,7 +84,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     return
   }
   const { server, pipe } = standalone
-  logs.requests = requestLog(logger, pipe, log.channelNames)
+  logs.requests = requestLog(requests, pipe, log.channelNames)
   metrics?.attach(pipe)
   const unwatchTokens = access === undefined || authFile === undefined ? () => {} : watchTokens(access, authFile, logger)
   server.on('error', err => {
