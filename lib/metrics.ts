@@ -134,7 +134,9 @@ export function httpipeMetrics (pipe: HttpipeControls, options: HttpipeMetricsOp
     registry,
     stop: () => {
       for (const [name, handler] of Object.entries(handlers)) unsubscribe(name, handler)
-      for (const metric of metrics) registry.removeSingleMetric((metric as unknown as { name: string }).name)
+      // The registry hands back the metric objects themselves, with their names typed.
+      const ours: readonly object[] = metrics
+      for (const metric of registry.getMetricsAsArray()) if (ours.includes(metric)) registry.removeSingleMetric(metric.name)
     }
   }
 }
