@@ -11,36 +11,12 @@ const fs = require('node:fs')
 const http = require('node:http')
 const https = require('node:https')
 const http2 = require('node:http2')
-const net = require('node:net')
+const { accepting, freePort } = require('../lib/listening.js')
 const os = require('node:os')
 const path = require('node:path')
-const { setTimeout: sleep } = require('node:timers/promises')
 
 const ROOT = path.join(__dirname, '..', '..')
 const MiB = 1024 * 1024
-
-async function freePort () {
-  const server = net.createServer()
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-async function accepting (port, child) {
-  const deadline = Date.now() + 10000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${child.spawnfile} exited with ${child.exitCode}`)
-    const ok = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1')
-      socket.once('connect', () => { socket.destroy(); resolve(true) })
-      socket.once('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`)
-    await sleep(20)
-  }
-}
 
 /** Starts a process listening on `port`; returns a stop function (SIGTERM by PID, then wait). */
 async function start (command, args, port) {

@@ -8,36 +8,12 @@
 const { spawn } = require('node:child_process')
 const { once } = require('node:events')
 const http = require('node:http')
-const net = require('node:net')
+const { accepting, freePort } = require('../lib/listening.js')
 const path = require('node:path')
-const { setTimeout: sleep } = require('node:timers/promises')
 const { LatencyRecorder } = require('../lib/stats.js')
 
 const CONCURRENCY = 16
 const WORKERS = 16
-
-async function freePort () {
-  const server = net.createServer()
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-async function accepting (port, child) {
-  const deadline = Date.now() + 10000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${child.spawnfile} exited with ${child.exitCode}`)
-    const ok = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1')
-      socket.once('connect', () => { socket.destroy(); resolve(true) })
-      socket.once('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`)
-    await sleep(20)
-  }
-}
 
 function spawnNode (args, env) {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
