@@ -10,6 +10,7 @@ import { TransferTracker } from '../lib/transfer-tracker'
 import { consumeQueryParameter, type HttpipeAccess, type HttpipeAuthorize, type HttpipeVerdict } from '../lib'
 import { createStandaloneServer } from '../lib/server'
 import { TokenAccess, hashToken, parseTokens } from '../lib/token-file'
+import { controlledAuthorize } from './helpers/controlled-authorize'
 import { IDLE_REQRES, adapters, createRawApp, errorType } from './helpers/app'
 import { received } from './helpers/faults'
 import { open, send, waitUntil } from './helpers/http'
@@ -154,24 +155,12 @@ describe.each(adapters)('request/response mode with the authorize option ($name)
 describe.each(adapters)('request/response mode while an async verdict is pending ($name)', ({ create }) => {
   const { start: startApp } = useServer(create)
 
-  /** A hook whose verdicts the test hands out, one per call, in order. */
-  function controlled (): { authorize: HttpipeAuthorize, calls: () => number, requests: IncomingMessage[], decide: (verdict: HttpipeVerdict) => void } {
-    const waiting: Array<(verdict: HttpipeVerdict) => void> = []
-    const requests: IncomingMessage[] = []
-    return {
-      authorize: req => { requests.push(req); return new Promise<HttpipeVerdict>(resolve => { waiting.push(resolve) }) },
-      calls: () => requests.length,
-      requests,
-      decide: verdict => { (waiting.shift() as (verdict: HttpipeVerdict) => void)(verdict) }
-    }
-  }
-
   it.each([
     ['a requester', 'GET', '/req/ns/ch'],
     ['a responder', 'POST', '/res/ns/ch'],
     ['a two-step responder', 'POST', '/res/ns/ch?switch=true']
   ])('gets 408 channel.timeout when %s is still undecided after timeout', async (_, method, path) => {
-    const hook = controlled()
+    const hook = controlledAuthorize()
     const { url, pipe } = await startApp({ timeout: 100, authorize: hook.authorize })
     const pending = open(`${url}${path}`, method, method === 'POST' ? { 'Content-Length': 2 } : {})
     // Half a body: its headers go out, the rest waits for the verdict.
@@ -186,7 +175,7 @@ describe.each(adapters)('request/response mode while an async verdict is pending
   })
 
   it('is answered 503 by close() at once, and its late verdict is ignored', async () => {
-    const hook = controlled()
+    const hook = controlledAuthorize()
     const { url, pipe } = await startApp({ authorize: hook.authorize })
     const requester = open(`${url}/req/ns/ch`, 'GET')
     const responder = open(`${url}/res/ns/ch`, 'POST', { 'Content-Length': 5 })
@@ -206,7 +195,7 @@ describe.each(adapters)('request/response mode while an async verdict is pending
   })
 
   it('leaves nothing behind when the client leaves: the next pair meets as usual', async () => {
-    const hook = controlled()
+    const hook = controlledAuthorize()
     const { url, pipe } = await startApp({ authorize: hook.authorize })
     const gone = open(`${url}/res/ns/ch`, 'POST', { 'Content-Length': 5 })
     gone.done.catch(() => {})
