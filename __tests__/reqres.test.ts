@@ -383,6 +383,37 @@ for (const adapter of adapters) {
       })
     })
 
+    describe('limits.waiters, the whole router\'s', () => {
+      it('turns a channel request away 503 router.full while requesters and responders fill it', async () => {
+        const url = await start({ limits: { waiters: 2 } })
+        const requester = open(`${url}/req/ns/ch`, 'GET')
+        const responder = open(`${url}/res/ns/other`, 'POST')
+        responder.end('r')
+        await waitUntil(() => waiting().requesters === 1 && waiting().responders === 1)
+        const consumer = await send(`${url}/channels/ns/ch`, 'GET')
+        expectError(consumer, 503, 'router.full')
+        expect(consumer.headers['retry-after']).toBe('1')
+        expect(pipe.stats().waitingConsumers).toBe(0)
+        // A channel request matched at once is admitted, as always.
+        requester.destroy()
+        await waitUntil(() => waiting().requesters === 0)
+        const waitingConsumer = open(`${url}/channels/ns/ch`, 'GET')
+        await waitUntil(() => pipe.stats().waitingConsumers === 1)
+        expect((await send(`${url}/channels/ns/ch`, 'POST', 'm')).status).toBe(200)
+        expect((await waitingConsumer.done).body.toString()).toBe('m')
+        responder.destroy()
+      })
+
+      it('turns a requester away 503 router.full while channel requests fill it', async () => {
+        const url = await start({ limits: { waiters: 1 } })
+        const consumer = open(`${url}/channels/ns/ch`, 'GET')
+        await waitUntil(() => pipe.stats().waitingConsumers === 1)
+        expectError(await send(`${url}/req/ns/ch`, 'GET'), 503, 'router.full')
+        expect(waiting()).toEqual({ requesters: 0, responders: 0 })
+        consumer.destroy()
+      })
+    })
+
     describe('two-step mode: POST /res/:namespace/:channel?switch=true', () => {
       async function takeJob (url: string, requesterBody?: string): Promise<{ job: string, delivered: RawResponse, requester: ReturnType<typeof open> }> {
         const responder = open(`${url}/res/ns/ch?switch=true`, 'POST')

@@ -52,6 +52,8 @@ export interface ReqResMode {
   /** Serves `/req/…` and `/res/…`; any other path is handed to `pass`. */
   readonly handle: (req: IncomingMessage, res: ServerResponse, next: Next, pass: () => void) => void
   readonly stats: () => ReqResStats
+  /** Requesters and responders waiting (those held behind a pipelined response included). */
+  readonly waiting: () => number
   /**
    * For the router's close(): waiting requesters and responders get `503`. New ones get it once
    * the tracker is closed; running exchanges, and replies to open jobs, finish, and the tracker's
@@ -206,5 +208,10 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
     waiting.turnAwayAll()
   }
 
-  return { handle, stats, turnAwayAll }
+  function waitingNow (): number {
+    const { waitingRequesters, waitingResponders } = waiting.stats()
+    return waitingRequesters + waitingResponders
+  }
+
+  return { handle, stats, waiting: waitingNow, turnAwayAll }
 }
