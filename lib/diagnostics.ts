@@ -129,8 +129,17 @@ export function publishTransferStart (
 
 export function publishTransferEnd (published: PublishedTransfer | undefined, bytes: number, error: Error | undefined, receivers: number): void {
   if (published === undefined || !transferEnd.hasSubscribers) return
+  const { start } = published
+  // Field by field, not `...start`: with a spread here V8 kept every message's objects (responses,
+  // requests) alive through young-generation GCs until a full one, and the heap tripled (the
+  // standalone server's RSS 56 -> 97 MB and 2x the CPU per message in a fan-out loop).
   const message: TransferEndMessage = {
-    ...published.start,
+    router: start.router,
+    mode: start.mode,
+    namespace: start.namespace,
+    channel: start.channel,
+    producer: start.producer,
+    consumers: start.consumers,
     outcome: error === undefined ? 'delivered' : 'failed',
     bytes,
     duration: performance.now() - published.began,
