@@ -1,8 +1,7 @@
-import { once } from 'node:events'
-import { Agent as HttpAgent, createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener } from 'node:http'
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { Agent as HttpAgent, createServer, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import type { Readable, Writable } from 'node:stream'
+import { answer, response, send, type Link } from './serve-forward'
 
 /** Options of {@link serve}. `undefined` means "the default". */
 export interface ServeOptions {
@@ -32,18 +31,9 @@ export interface Serving {
   readonly close: () => Promise<void>
 }
 
-/** Where a worker sends the requests it takes: a local HTTP server. */
-interface Target {
-  readonly url: URL
-  readonly agent: HttpAgent
-}
-
 const DEFAULT_WORKERS = 4
 const MIN_BACKOFF_MS = 100
 const MAX_BACKOFF_MS = 5000
-
-// Hop-by-hop headers belong to one connection (RFC 9110 §7.6.1): never passed on by a proxy.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host'])
 
 /**
  * Turns an ordinary `(req, res)` handler (an Express app included) into responders on an httpipe
@@ -101,7 +91,7 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
   // In the head of the relay's requests only: the local server never sees it.
   const credentials: OutgoingHttpHeaders = token === undefined ? {} : { Authorization: `Bearer ${token}` }
   const relayAgent = relay.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
-  const local: Target = { url: to, agent: new HttpAgent({ keepAlive: true }) }
+  const local = { url: to, agent: new HttpAgent({ keepAlive: true }) }
   const polls = new Set<ClientRequest>()
   const sleeps = new Set<() => void>()
   const state = { stopping: false }
@@ -122,13 +112,15 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
     }
   }
 
+  const link: Link = { relay, relayAgent, credentials, local, onError, stopping: () => state.stopping, waitFor }
+
   /**
    * Handles what the relay answered a poll (or a reply sent with `?switch=true`, which doubles as
    * the next poll): a job is served, and the answer to its reply is returned, to be handled next.
    */
   async function handle (res: IncomingMessage, afterReply: boolean): Promise<IncomingMessage | undefined> {
     const job = res.headers['pb-job']
-    if (res.statusCode === 200 && typeof job === 'string') return await answer(res, job)
+    if (res.statusCode === 200 && typeof job === 'string') return await answer(link, res, job)
     // A wait the relay's `timeout` ended, or a delivered reply with no next request (after close()).
     if (res.statusCode === 408 || (afterReply && res.statusCode === 200)) {
       drain(res)
@@ -140,51 +132,6 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
       return undefined
     }
     throw new Error(`the relay answered ${String(res.statusCode)} to ${relay.href}?switch=true${job === undefined && res.statusCode === 200 ? ' without a Pb-Job header (not an httpipe request/response relay?)' : ''}: ${text}`)
-  }
-
-  /**
-   * Forwards one taken request to the local server and its answer to the job URL. Returns the
-   * relay's answer to the reply: with `?switch=true` (unless stopping), the next job.
-   */
-  async function answer (taken: IncomingMessage, job: string): Promise<IncomingMessage | undefined> {
-    const method = String(taken.headers['pb-method'] ?? 'GET')
-    const uri = String(taken.headers['pb-uri'] ?? '/')
-    const headers = requestHeaders(taken.rawHeaders)
-    headers.Host = local.url.host
-    const forwarded = send(local.url, joinPath(local.url.pathname, uri), method, headers, local.agent)
-    const replyPath = `${relay.pathname}/${encodeURIComponent(job)}${state.stopping ? '' : '?switch=true'}`
-    let localRes: IncomingMessage
-    try {
-      const [, answered] = await Promise.all([forward(taken, forwarded), response(forwarded)])
-      localRes = answered
-    } catch (err) {
-      forwarded.destroy()
-      onError(new Error(`the local server ${local.url.origin} failed on ${method} ${uri}: ${(err as Error).message}`))
-      const body = `the local server behind this channel did not answer: ${(err as Error).message}\n`
-      const reply = send(relay, replyPath, 'POST', { ...credentials, 'Pb-Status': '502', 'Pb-H-Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }, relayAgent)
-      reply.end(body)
-      return await replied(reply, method, uri)
-    }
-    const bodiless = method === 'HEAD' || localRes.statusCode === 204 || localRes.statusCode === 304
-    const replyHeaders: OutgoingHttpHeaders = { ...replyHeadersOf(localRes), 'Pb-Status': String(localRes.statusCode ?? 502) }
-    const length = localRes.headers['content-length']
-    if (bodiless) replyHeaders['Content-Length'] = '0'
-    else if (length !== undefined) replyHeaders['Content-Length'] = length
-    const reply = send(relay, replyPath, 'POST', { ...credentials, ...replyHeaders }, relayAgent)
-    const answered = replied(reply, method, uri)
-    // A local answer cut mid-body destroys the reply: the relay cuts the requester.
-    forward(localRes, reply).catch((err: unknown) => { onError(new Error(`the reply to ${method} ${uri} failed: ${(err as Error).message}`)) })
-    return await answered
-  }
-
-  /** The relay's answer to a reply; `undefined` when the reply failed (reported already). */
-  async function replied (reply: ClientRequest, method: string, uri: string): Promise<IncomingMessage | undefined> {
-    try {
-      return await waitFor(reply, once(reply, 'finish'))
-    } catch (err) {
-      if (!state.stopping) onError(new Error(`the reply to ${method} ${uri} failed: ${(err as Error).message}`))
-      return undefined
-    }
   }
 
   async function work (): Promise<void> {
@@ -247,36 +194,6 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
   }
 }
 
-/**
- * Streams `from` into `to` with backpressure; rejects (destroying `to`) when either fails. What
- * stream.pipeline() does for two streams, without its per-call AbortController, which cost a
- * tenth of a worker's CPU on small requests.
- */
-async function forward (from: Readable, to: Writable): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let ended = false
-    function fail (err?: Error): void {
-      cleanup()
-      to.destroy(err)
-      reject(err ?? new Error('the connection closed before the body ended'))
-    }
-    function onFromClose (): void { if (!ended) fail() }
-    function onToClose (): void { if (!to.writableFinished) fail() }
-    function onEnd (): void { ended = true }
-    function onFinish (): void {
-      cleanup()
-      resolve()
-    }
-    function cleanup (): void {
-      from.off('error', fail).off('close', onFromClose).off('end', onEnd)
-      to.off('error', fail).off('close', onToClose).off('finish', onFinish)
-    }
-    from.on('error', fail).on('close', onFromClose).on('end', onEnd)
-    to.on('error', fail).on('close', onToClose).on('finish', onFinish)
-    from.pipe(to)
-  })
-}
-
 function checkToken (token: unknown): void {
   if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token))) {
     throw new TypeError('httpipe: option token must be a non-empty string of printable ASCII without spaces')
@@ -303,19 +220,6 @@ function relayUrl (url: string | URL): URL {
   return parsed
 }
 
-function send (base: URL, path: string, method: string, headers: OutgoingHttpHeaders, agent: HttpAgent): ClientRequest {
-  const options = { protocol: base.protocol, hostname: base.hostname, port: base.port, path, method, headers, agent }
-  const req = base.protocol === 'https:' ? httpsRequest(options) : httpRequest(options)
-  // A head and a body written apart would wait for the peer's delayed ACK (Nagle): 40 ms a request.
-  req.setNoDelay(true)
-  return req
-}
-
-async function response (req: ClientRequest): Promise<IncomingMessage> {
-  const [res] = await once(req, 'response') as [IncomingMessage]
-  return res
-}
-
 function drain (res: IncomingMessage): void {
   res.resume()
 }
@@ -327,38 +231,4 @@ async function readText (res: IncomingMessage): Promise<string> {
     if (chunks.length > 64) break
   }
   return Buffer.concat(chunks).toString('utf8').slice(0, 500)
-}
-
-/** The requester's headers, from the relay's `Pb-H-*`, duplicates kept. */
-function requestHeaders (raw: readonly string[]): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {}
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string
-    if (name.length <= 5 || name.slice(0, 5).toLowerCase() !== 'pb-h-') continue
-    const relayed = name.slice(5)
-    if (HOP_BY_HOP.has(relayed.toLowerCase())) continue
-    const existing = headers[relayed]
-    const value = raw[i + 1] as string
-    headers[relayed] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value]
-  }
-  return headers
-}
-
-/** The local answer's headers as `Pb-H-*`, duplicates kept; the relay drops what must not pass. */
-function replyHeadersOf (res: IncomingMessage): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {}
-  const raw = res.rawHeaders
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string
-    if (HOP_BY_HOP.has(name.toLowerCase())) continue
-    const key = `Pb-H-${name}`
-    const existing = headers[key]
-    const value = raw[i + 1] as string
-    headers[key] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value]
-  }
-  return headers
-}
-
-function joinPath (base: string, uri: string): string {
-  return base === '/' || base === '' ? uri : base.replace(/\/$/, '') + uri
 }
