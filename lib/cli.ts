@@ -4,13 +4,13 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type * as PromClient from 'prom-client'
 import { USAGE, parseCli, type CliCommand } from './cli-args'
-import { runExpose } from './cli-expose'
+import type * as CliExpose from './cli-expose'
 import type * as Metrics from './metrics'
 import { createLoggers, requestLog, type RequestLog } from './request-log'
 import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type MetricsEndpoint, type SecureStandaloneServer, type StandaloneFeatures, type StandaloneServer } from './server'
 import { TokenAccess, createToken, readTokens, watchTokenFile, type Tokens } from './token-file'
 import { SHUTDOWN_GRACE_MS, shutdown } from './shutdown'
-import { readTls, watchTls } from './tls-files'
+import type * as TlsFiles from './tls-files'
 
 export { parseCli, type CliCommand, type CliSettings } from './cli-args'
 
@@ -32,7 +32,9 @@ function displayUrl (host: string, port: number, secure: boolean): string {
  */
 export function main (argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): void {
   // A command of its own (see cli-expose.ts): a client of a relay, not a server.
-  if (argv[0] === 'expose') return runExpose(argv.slice(1))
+  // Loaded only for it (as node:tls and node:http2 only with --tls-cert): the server's idle memory
+  // is what it has loaded, and a client's code (node:https and the rest) is no part of it.
+  if (argv[0] === 'expose') return (require('./cli-expose') as typeof CliExpose).runExpose(argv.slice(1))
   let command: CliCommand
   try {
     command = parseCli(argv, env)
@@ -74,9 +76,10 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     onRequest: (req, res) => { logs.requests?.onRequest(req, res) },
     metrics: metrics?.endpoint
   }
+  const tlsFiles = tls === undefined ? undefined : require('./tls-files') as typeof TlsFiles
   let standalone: StandaloneServer | SecureStandaloneServer
   try {
-    standalone = tls === undefined ? createStandaloneServer(options, features) : createSecureStandaloneServer(options, readTls(tls), features)
+    standalone = tls === undefined || tlsFiles === undefined ? createStandaloneServer(options, features) : createSecureStandaloneServer(options, tlsFiles.readTls(tls), features)
   } catch (err) {
     // parseCli() has validated every option; this is a guard, reported the same way.
     process.stderr.write(`httpipe: ${(err as Error).message}\n\n${USAGE}`)
@@ -97,7 +100,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     const url = displayUrl(host, actualPort, tls !== undefined)
     logger.info({ url, auth: authFile !== undefined, tokens: access?.size, anonymous, metrics: metrics !== undefined }, `httpipe listening on ${url}`)
   })
-  const unwatch = tls === undefined ? () => {} : watchTls(standalone.server as SecureStandaloneServer['server'], tls, message => { process.stderr.write(`${message}\n`) })
+  const unwatch = tls === undefined || tlsFiles === undefined ? () => {} : tlsFiles.watchTls(standalone.server as SecureStandaloneServer['server'], tls, message => { process.stderr.write(`${message}\n`) })
   const closers = connectionClosers(standalone)
 
   let stopping = false

@@ -1,5 +1,6 @@
 import { ServerResponse, type IncomingMessage } from 'node:http'
-import { Http2ServerResponse, constants, type Http2ServerRequest } from 'node:http2'
+import type * as Http2 from 'node:http2'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 
 /**
  * Lets the node:http core serve a request of node:http2's compatibility API. The two agree on
@@ -17,6 +18,7 @@ export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [In
 // What it returns is what it was given: the signature above is the one claim, made here only, that
 // the compatibility objects do what the core asks of node:http's (the paragraph above says why).
 export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [object, object] {
+  const { constants } = http2 ??= require('node:http2') as typeof Http2
   const setHeader = res.setHeader.bind(res)
   const writeHead = res.writeHead.bind(res) as (status: number, headers?: Record<string, unknown>) => Http2ServerResponse
   res.setHeader = function setHttp2Header (name: string, value: number | string | readonly string[]) {
@@ -35,6 +37,12 @@ export function asHttp1 (req: Http2ServerRequest, res: Http2ServerResponse): [ob
   return [req, res]
 }
 
+/**
+ * node:http2, once an HTTP/2 request has come through asHttp1(): loaded only then, so that a
+ * plain-HTTP server never loads it (and no HTTP/2 response can exist before).
+ */
+let http2: typeof Http2 | undefined
+
 const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
 
 function withoutConnectionHeaders (headers: Record<string, unknown>): Record<string, unknown> {
@@ -46,5 +54,5 @@ function withoutConnectionHeaders (headers: Record<string, unknown>): Record<str
  * node:http response, or a node:http2 one that asHttp1() passed off as one.
  */
 export function isServerResponse (sink: unknown): sink is ServerResponse {
-  return sink instanceof ServerResponse || sink instanceof Http2ServerResponse
+  return sink instanceof ServerResponse || (http2 !== undefined && sink instanceof http2.Http2ServerResponse)
 }

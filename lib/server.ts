@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import type * as Http2 from 'node:http2'
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { denialError, type HttpipeVerdict } from './authorize'
 import { SAFETY_HEADERS } from './response-headers'
 import { sendError } from './error-response'
@@ -74,6 +75,9 @@ export function createSecureStandaloneServer (options: HttpipeOptions, tls: Stan
     if (req.httpVersionMajor === 2) listener(...asHttp1(req as Http2ServerRequest, res as Http2ServerResponse))
     else listener(req as IncomingMessage, res as ServerResponse)
   }
+  // Loaded only now, with TLS: node:http2 (and node:tls under it) are about 4 MB of an idle
+  // plain-HTTP server's RSS.
+  const { createSecureServer } = require('node:http2') as typeof Http2
   const server = createSecureServer({ allowHTTP1: true, cert: tls.cert, key: tls.key }, secureListener)
   // As in createStandaloneServer(), for the HTTP/1.1 side; an HTTP/2 stream gets Node's own `100`.
   if (options.authorize !== undefined) {
