@@ -23,10 +23,17 @@ const REDACT = ['authorization', 'cookie', 'token', '*.authorization', '*.cookie
 export function createLoggers (level: LevelWithSilent, format: LogFormat): { readonly logger: Logger, readonly requests: Logger } {
   const redacted = { level, redact: { paths: REDACT, censor: '[redacted]' } }
   if (format === 'json') {
-    // Asynchronous, so that the lines of a busy second share write calls (a synchronous write per
-    // line cost a measurable share of a small message's CPU); flushed when the process exits, so
-    // the shutdown line and what precedes it are never lost.
-    const destination = pino.destination({ dest: 1, sync: false })
+    // Asynchronous and buffered up to 4 KiB, so that the lines of a busy second share write calls
+    // (a write per line was about 45 us of the main thread's time per small message, and the
+    // biggest part of what the standalone server spent beyond the baseline in a fan-out loop); at
+    // most 100 ms late when traffic is low; flushed when the process exits, so the shutdown line
+    // and what precedes it are never lost.
+    const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 })
+    setInterval(() => {
+      try {
+        destination.flush()
+      } catch {}
+    }, 100).unref()
     process.once('exit', () => {
       try {
         destination.flushSync()
