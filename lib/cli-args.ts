@@ -2,71 +2,16 @@ import { parseArgs } from 'node:util'
 import type { LevelWithSilent } from 'pino'
 import { resolveOptions, type HttpipeLimits, type HttpipeOptions } from './options'
 import { LOG_LEVELS, type LogFormat } from './request-log'
-import { MOUNT_PATH } from './server'
+import { parseTokenCommand, type TokenRequest } from './cli-token-args'
+import { integer, joinNegativeValues, oneOf, optional, seconds, withoutUndefined } from './cli-values'
 import type { TlsFiles } from './tls-files'
-import { ANONYMOUS_LEVELS, PERMISSIONS, type AnonymousLevel, type Permission } from './token-file'
+import { ANONYMOUS_LEVELS, type AnonymousLevel } from './token-file'
 
-// The command line of the standalone server: its flags, their help text, and how they and the
-// environment become options. Nothing here listens or exits (cli.ts does).
+// The command line of the standalone server: its flags, and how they and the environment become
+// options. Nothing here listens or exits (cli.ts does); the help text is cli-usage.ts.
 
-export const USAGE = `Usage: httpipe [options]
-
-Patchbay-style HTTP pipes: POST to ${MOUNT_PATH}/{namespace}/{channel}, GET the same path.
-
-Also: httpipe expose --to LOCAL_URL RELAY_URL/res/{namespace}/{channel} (httpipe expose --help)
-
-Options:
-  --port N                      port to listen on, 0 for any free port (env PORT; default 3000)
-  --host H                      address to bind (env HOST; default 0.0.0.0)
-  --request-timeout SECONDS     longest wait for a counterpart, then 408; a running transfer is
-                                never cut (env REQUEST_TIMEOUT; default: wait forever)
-  --concurrency N               transfers at once on one channel (default 1)
-  --max-body-size BYTES         largest message (default: none)
-  --max-waiters N               waiting requests in all, then 503 (default 50000)
-  --max-waiters-per-channel N   waiting requests on one channel, then 503 (default 5000)
-  --max-event-size BYTES        largest message a live subscriber takes (default 1048576)
-  --max-event-backlog N         events a busy live subscriber may have queued (default 100)
-  --max-event-backlog-bytes BYTES
-                                bytes a busy live subscriber may have queued (default 16777216)
-  --stall-timeout SECONDS       a subscriber whose socket takes nothing this long is dropped
-                                (default 30)
-  --probe-interval SECONDS      how often waiting uploads are probed for a vanished client,
-                                0 for never (default 10)
-  --job-timeout SECONDS         request/response mode (/req, /res): longest wait for a two-step
-                                reply, then 504 to the requester (default 60)
-  --no-listing                  do not serve the namespace and channel listings
-  --no-links                    refuse link producers (GET ?method=post&body=TEXT)
-  --cors                        answer cross-origin requests from any origin
-  --cors-origin ORIGIN          answer cross-origin requests from this origin only
-  --no-ui                       do not serve the web page at ${MOUNT_PATH}/
-  --tls-cert FILE               serve HTTPS (HTTP/2, and HTTP/1.1 on the same port) with this
-                                certificate chain (PEM); reloaded when the file changes
-  --tls-key FILE                the certificate's private key (PEM); both flags or neither
-  --auth FILE                   require tokens: a JSON file of SHA-256 hashes and their grants,
-                                reloaded on SIGHUP and when it changes (env HTTPIPE_AUTH_FILE)
-  --anonymous LEVEL             what requests without a token may do: none, read, write (and
-                                read) or all (default: all without --auth, none with it)
-  --metrics                     serve Prometheus metrics at /metrics (needs prom-client installed;
-                                with --auth, a token allowing metrics)
-  --log-level LEVEL             fatal, error, warn, info, debug, trace or silent (default info)
-  --log-format FORMAT           json (default) or pretty, one readable line per entry
-  --log-channel-names           log channel names instead of a short hash of each
-  -h, --help                    show this help
-  -v, --version                 show the version
-
-Tokens:
-  httpipe token create --namespace NS [--channel CH] --allow read,write [--name NAME]
-                                prints a new token, then its entry for the --auth file; names
-                                may be glob patterns (*, ?); allow: ${PERMISSIONS.join(', ')}
-
-Examples:
-  httpipe --port 8080 --request-timeout 600
-  PORT=8080 REQUEST_TIMEOUT=600 httpipe
-  httpipe --max-body-size 1073741824 --max-waiters 1000 --no-listing
-  httpipe --port 8443 --tls-cert fullchain.pem --tls-key privkey.pem
-  curl -T file.tar.gz http://localhost:3000${MOUNT_PATH}/files/8f3a9c   # send: waits for a receiver
-  curl -o file.tar.gz http://localhost:3000${MOUNT_PATH}/files/8f3a9c   # receive
-`
+export { USAGE } from './cli-usage'
+export type { TokenRequest } from './cli-token-args'
 
 export interface CliSettings {
   readonly port: number
@@ -79,13 +24,6 @@ export interface CliSettings {
   readonly anonymous: AnonymousLevel
   readonly metrics: boolean
   readonly log: { readonly level: LevelWithSilent, readonly format: LogFormat, readonly channelNames: boolean }
-}
-
-export interface TokenRequest {
-  readonly namespace: string
-  readonly channel?: string
-  readonly allow: readonly Permission[]
-  readonly name?: string
 }
 
 export type CliCommand =
@@ -147,13 +85,10 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   cors: '--cors-origin'
 }
 
-// setTimeout()'s limit (options.ts), in whole seconds.
-const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
-
 /** Reads flags and environment; throws an `Error` whose message names the flag and says what was wrong. */
 export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
-  if (argv[0] === 'token') return parseTokenCommand(argv.slice(1))
-  const { values } = parseArgs({ args: joinNegativeValues(argv), options: FLAGS, strict: true, allowPositionals: false })
+  if (argv[0] === 'token') return { kind: 'token', request: parseTokenCommand(argv.slice(1)) }
+  const { values } = parseArgs({ args: joinNegativeValues(argv, VALUE_FLAGS), options: FLAGS, strict: true, allowPositionals: false })
   if (values.help === true) return { kind: 'help' }
   if (values.version === true) return { kind: 'version' }
 
@@ -209,47 +144,6 @@ export function parseCli (argv: readonly string[], env: NodeJS.ProcessEnv): CliC
   }
 }
 
-function oneOf<T extends string> (flag: string, value: string, allowed: readonly T[]): T {
-  if (allowed.includes(value as T)) return value as T
-  throw new Error(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
-}
-
-const TOKEN_FLAGS = { namespace: VALUE, channel: VALUE, allow: VALUE, name: VALUE } as const
-
-/** `httpipe token create --namespace N [--channel C] --allow read,write [--name NAME]`. */
-function parseTokenCommand (argv: readonly string[]): CliCommand {
-  if (argv[0] !== 'create') throw new Error(`the token command takes "create", got ${JSON.stringify(argv[0] ?? '')}`)
-  const { values } = parseArgs({ args: [...argv.slice(1)], options: TOKEN_FLAGS, strict: true, allowPositionals: false })
-  const { namespace, channel, allow, name } = values
-  if (namespace === undefined || namespace === '') throw new Error('token create needs --namespace (a name or a glob pattern such as "builds-*")')
-  if (channel === '') throw new Error('--channel needs a name or a glob pattern (leave it out for every channel)')
-  if (allow === undefined || allow.trim() === '') throw new Error(`token create needs --allow, a comma-separated list of ${PERMISSIONS.join(', ')}`)
-  const permissions = [...new Set(allow.split(',').map(permission => oneOf('--allow', permission.trim(), PERMISSIONS)))]
-  return {
-    kind: 'token',
-    request: { namespace, allow: permissions, ...(channel === undefined ? {} : { channel }), ...(name === undefined ? {} : { name }) }
-  }
-}
-
-/**
- * parseArgs reads the `-1` of `--port -1` as a short flag ("argument is ambiguous"); joined into
- * `--port=-1`, a negative value reaches the range check and its message names the flag.
- */
-function joinNegativeValues (argv: readonly string[]): string[] {
-  const args: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    const value = argv[i + 1]
-    if (VALUE_FLAGS.includes(arg) && value !== undefined && /^-[\d.]/.test(value)) {
-      args.push(`${arg}=${value}`)
-      i++
-    } else {
-      args.push(arg)
-    }
-  }
-  return args
-}
-
 /** Runs the library's own validation, so a rule checked only there is reported with its flag. */
 function checkOptions (options: HttpipeOptions): void {
   try {
@@ -259,32 +153,4 @@ function checkOptions (options: HttpipeOptions): void {
     const flag = match?.[1] === undefined ? undefined : FLAG_OF_OPTION[match[1]]
     throw new Error(flag === undefined ? (err as Error).message : `${flag} ${match?.[2] ?? ''}`)
   }
-}
-
-function withoutUndefined<T extends object> (object: T): T {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T
-}
-
-function integer (name: string, text: string, min: number, max: number): number {
-  const value = Number(text)
-  if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`)
-  }
-  return value
-}
-
-function optional<T> (text: string | undefined, parse: (text: string) => T): T | undefined {
-  return text === undefined ? undefined : parse(text)
-}
-
-/** Seconds, fractions allowed, to ms; `0` means none (undefined), unless refused. */
-function seconds (name: string, text: string, { zero = 'none' }: { zero?: 'none' | 'refused' } = {}): number | undefined {
-  const value = Number(text)
-  const min = zero === 'none' ? 0 : Number.MIN_VALUE
-  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > MAX_TIMEOUT_SECONDS) {
-    const range = zero === 'none' ? `from 0 to ${MAX_TIMEOUT_SECONDS} (0 for none)` : `above 0, up to ${MAX_TIMEOUT_SECONDS}`
-    throw new Error(`${name} must be a number of seconds ${range}, got ${JSON.stringify(text)}`)
-  }
-  // A positive value below a millisecond still means "a timeout", not "none".
-  return value === 0 ? undefined : Math.max(1, Math.round(value * 1000))
 }
