@@ -15,8 +15,11 @@ const { LatencyRecorder } = require('../lib/stats.js')
 const CONCURRENCY = 16
 const WORKERS = 16
 
-function spawnNode (args, env) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+// stdout is read only where the scenario waits for a line (expose's "forwarding"); the relay's
+// request log goes to /dev/null, as D's in the other scenarios: a pipe nobody reads fills after
+// 64 KiB, and the relay then buffered its log in memory and never exited on SIGTERM (flushing it).
+function spawnNode (args, env, stdout = 'ignore') {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', stdout, 'inherit'], env: { ...process.env, ...env } })
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
@@ -86,7 +89,7 @@ module.exports = {
       const relay = spawnNode([cli, '--host', '127.0.0.1', '--port', String(relayPort)])
       stops.push(relay.stop)
       await accepting(relayPort, relay.child)
-      const expose = spawnNode([cli, 'expose', '--workers', String(WORKERS), '--to', `http://127.0.0.1:${sitePort}`, `http://127.0.0.1:${relayPort}/res/bench/site`])
+      const expose = spawnNode([cli, 'expose', '--workers', String(WORKERS), '--to', `http://127.0.0.1:${sitePort}`, `http://127.0.0.1:${relayPort}/res/bench/site`], {}, 'pipe')
       stops.push(expose.stop)
       await new Promise((resolve, reject) => {
         expose.child.stdout.on('data', (chunk) => { if (chunk.toString().includes('forwarding')) resolve() })
