@@ -9,6 +9,7 @@
 //
 // VARIANTS="old=DIR,new=dist" measures several builds in the same run, each with its own relay and
 // expose process (DIR:DIR2 for a relay from DIR and expose from DIR2), slices rotated among them.
+// WARMUP=N: requests per path before measuring (default 10 000, as the scenario).
 // RELAY_ARGS="--log-level silent": extra arguments for every relay. SLICES=N and SLICE_MS=N: the
 // measured time (default 8 slices of 500 ms per path). CPU_PROF=DIR writes --cpu-prof profiles of
 // the relays and exposes there; PERF=DIR records them with `perf record` (CPU time, kernel included);
@@ -34,6 +35,7 @@ const sliceMs = Number(process.env.SLICE_MS || 500)
 const profile = process.env.CPU_PROF
 const perfed = process.env.PERF
 const straced = process.env.STRACE
+const warmup = Number(process.env.WARMUP || 10000)
 const CONCURRENCY = 16
 const WORKERS = 16
 
@@ -59,10 +61,10 @@ async function stop (child) {
   if (signal === 'SIGKILL') console.error(`${child.spawnargs.slice(1).join(' ')}: killed after 8 s`)
 }
 
-function loop (agent, port, pathname, deadline, latencies, counts) {
+function loop (agent, port, pathname, deadline, latencies, counts, atLeast = 0) {
   return new Promise((resolve) => {
     const next = () => {
-      if (Date.now() >= deadline) return resolve()
+      if (Date.now() >= deadline && counts.done + counts.errors >= atLeast) return resolve()
       const t0 = process.hrtime.bigint()
       const req = http.request({ host: '127.0.0.1', port, path: pathname, agent }, (res) => {
         let bytes = 0
@@ -116,9 +118,10 @@ async function main () {
     p.ms = 0
     p.counts = { done: 0, errors: 0 }
     p.latencies = new LatencyRecorder()
-    // Warm-up: JIT, connections and the workers' sockets, not counted.
+    // Warm-up: JIT (as in scenarios/expose.js, at least WARMUP requests), connections, not counted.
     const deadline = Date.now() + 1000
-    await Promise.all(Array.from({ length: CONCURRENCY }, () => loop(p.agent, p.port, p.pathname, deadline, new LatencyRecorder(), { done: 0, errors: 0 })))
+    const warm = { done: 0, errors: 0 }
+    await Promise.all(Array.from({ length: CONCURRENCY }, () => loop(p.agent, p.port, p.pathname, deadline, new LatencyRecorder(), warm, warmup)))
   }
   const tracers = []
   if (straced || perfed) {
