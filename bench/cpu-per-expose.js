@@ -8,7 +8,8 @@
 //   flock /tmp/httpipe-bench.lock node bench/cpu-per-expose.js
 //
 // VARIANTS="old=DIR,new=dist" measures several builds in the same run, each with its own relay and
-// expose process (DIR:DIR2 for a relay from DIR and expose from DIR2), slices rotated among them.
+// expose process (DIR:DIR2 for a relay from DIR and expose from DIR2; DIR+--log-level=silent adds
+// relay arguments), slices rotated among them.
 // WARMUP=N: requests per path before measuring (default 10 000, as the scenario).
 // RELAY_ARGS="--log-level silent": extra arguments for every relay. SLICES=N and SLICE_MS=N: the
 // measured time (default 8 slices of 500 ms per path). CPU_PROF=DIR writes --cpu-prof profiles of
@@ -25,9 +26,10 @@ const { LatencyRecorder } = require('./lib/stats.js')
 
 const root = path.join(__dirname, '..')
 const variants = (process.env.VARIANTS || `expose=${process.env.HTTPIPE_DIST || 'dist'}`).split(',').map((spec) => {
-  const [name, dirs] = spec.split('=')
+  const [name, rest] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)]
+  const [dirs, ...args] = rest.split('+')
   const [relayDist, exposeDist = relayDist] = dirs.split(':').map((dir) => path.resolve(root, dir))
-  return { name, relayDist, exposeDist }
+  return { name, relayDist, exposeDist, args }
 })
 const relayArgs = (process.env.RELAY_ARGS || '').split(' ').filter(Boolean)
 const slices = Number(process.env.SLICES || 8)
@@ -97,7 +99,7 @@ async function main () {
   const observed = {}
   for (const variant of variants) {
     const relayPort = await freePort()
-    const relay = start([path.join(variant.relayDist, 'cli.js'), '--host', '127.0.0.1', '--port', String(relayPort), ...relayArgs], {}, true)
+    const relay = start([path.join(variant.relayDist, 'cli.js'), '--host', '127.0.0.1', '--port', String(relayPort), ...relayArgs, ...variant.args], {}, true)
     children.push(relay)
     await accepting(relayPort, relay)
     const expose = start([path.join(variant.exposeDist, 'cli.js'), 'expose', '--workers', String(WORKERS), '--to', `http://127.0.0.1:${sitePort}`, `http://127.0.0.1:${relayPort}/res/bench/site`], {}, true, 'pipe')
