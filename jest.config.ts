@@ -24,7 +24,7 @@ const common: Project = {
 const UNIT = [
   'abort', 'authorize', 'channel-key', 'channel-registry', 'cli', 'compression', 'consumer-headers',
   'cors-ui', 'diagnostics', 'errors', 'event-stream', 'fault-matrix', 'limits', 'live', 'metrics',
-  'object-shape', 'options', 'pubsub', 'range', 'readme', 'relay', 'reqres-authorize',
+  'metrics-histogram', 'object-shape', 'options', 'pubsub', 'range', 'readme', 'relay', 'request-log', 'reqres-authorize',
   'reqres-headers', 'routes', 'timeout', 'token-file', 'waiter-queue'
 ]
 

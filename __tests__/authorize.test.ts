@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import type { IncomingMessage } from 'node:http'
 import type { HttpipeAccess, HttpipeAuthorize, HttpipeOptions, HttpipeVerdict } from '../lib'
+import { controlledAuthorize } from './helpers/controlled-authorize'
 import { adapters, errorType } from './helpers/app'
 import { listen, open, send, waitUntil, type Listening } from './helpers/http'
 import { ZERO } from './helpers/faults'
@@ -154,20 +155,8 @@ describe.each(adapters)('authorize ($name)', ({ create }) => {
   })
 
   describe('while an async verdict is pending', () => {
-    /** A hook whose verdicts the test hands out, one per call, in order. */
-    function controlled (): { authorize: HttpipeAuthorize, calls: () => number, requests: IncomingMessage[], decide: (verdict: HttpipeVerdict) => void } {
-      const waiting: Array<(verdict: HttpipeVerdict) => void> = []
-      const requests: IncomingMessage[] = []
-      return {
-        authorize: req => { requests.push(req); return new Promise<HttpipeVerdict>(resolve => { waiting.push(resolve) }) },
-        calls: () => requests.length,
-        requests,
-        decide: verdict => { (waiting.shift() as (verdict: HttpipeVerdict) => void)(verdict) }
-      }
-    }
-
     it('does not count the request as waiting, nor read its body', async () => {
-      const hook = controlled()
+      const hook = controlledAuthorize()
       const { url, pipe } = await start({ authorize: hook.authorize })
       const producer = open(`${url}/ns/ch`, 'POST', { 'Content-Length': 5 })
       await producer.write('hel')
@@ -184,7 +173,7 @@ describe.each(adapters)('authorize ($name)', ({ create }) => {
     })
 
     it('leaves nothing behind when the client leaves', async () => {
-      const hook = controlled()
+      const hook = controlledAuthorize()
       const { url, pipe } = await start({ authorize: hook.authorize })
       const consumer = open(`${url}/ns/ch`, 'GET')
       consumer.done.catch(() => {})
@@ -208,7 +197,7 @@ describe.each(adapters)('authorize ($name)', ({ create }) => {
     })
 
     it('is answered 503 by close(), and its late verdict is ignored', async () => {
-      const hook = controlled()
+      const hook = controlledAuthorize()
       const { url, pipe } = await start({ authorize: hook.authorize })
       const producer = send(`${url}/ns/ch`, 'POST', 'late')
       await waitUntil(() => hook.calls() === 1)
@@ -222,7 +211,7 @@ describe.each(adapters)('authorize ($name)', ({ create }) => {
     })
 
     it('is not touched by a DELETE of its channel: it joins once allowed', async () => {
-      const hook = controlled()
+      const hook = controlledAuthorize()
       const { url, pipe } = await start({ authorize: (req, access) => access.action === 'delete' ? true : hook.authorize(req, access) })
       const producer = send(`${url}/ns/ch`, 'POST', 'after the delete')
       await waitUntil(() => hook.calls() === 1)
@@ -237,7 +226,7 @@ describe.each(adapters)('authorize ($name)', ({ create }) => {
     })
 
     it('gets 408 when still undecided after timeout', async () => {
-      const hook = controlled()
+      const hook = controlledAuthorize()
       const { url, pipe } = await start({ timeout: 100, authorize: hook.authorize })
       const undecided = await send(`${url}/ns/ch`, 'GET')
       expect(undecided.status).toBe(408)

@@ -7,8 +7,12 @@ import { resolveOptions } from '../lib/options'
 import { serve } from '../lib/serve'
 import { createReqResMode, type AccessCheck, type ReqResAccess, type ReqResMode } from '../lib/reqres-mode'
 import { TransferTracker } from '../lib/transfer-tracker'
-import type { HttpipeAccess, HttpipeAuthorize, HttpipeVerdict } from '../lib'
+import { consumeQueryParameter, type HttpipeAccess, type HttpipeAuthorize, type HttpipeVerdict } from '../lib'
+import { createStandaloneServer } from '../lib/server'
+import { TokenAccess, hashToken, parseTokens } from '../lib/token-file'
+import { controlledAuthorize } from './helpers/controlled-authorize'
 import { IDLE_REQRES, adapters, createRawApp, errorType } from './helpers/app'
+import { received } from './helpers/faults'
 import { open, send, waitUntil } from './helpers/http'
 import { useServer } from './helpers/use-server'
 
@@ -145,6 +149,78 @@ describe.each(adapters)('request/response mode with the authorize option ($name)
   })
 })
 
+// As the channel routes hold theirs (authorize.test.ts): a request whose verdict is pending is no
+// waiter, is answered 408 once still undecided after `timeout`, 503 by close() at once, and leaves
+// nothing behind when its client goes.
+describe.each(adapters)('request/response mode while an async verdict is pending ($name)', ({ create }) => {
+  const { start: startApp } = useServer(create)
+
+  it.each([
+    ['a requester', 'GET', '/req/ns/ch'],
+    ['a responder', 'POST', '/res/ns/ch'],
+    ['a two-step responder', 'POST', '/res/ns/ch?switch=true']
+  ])('gets 408 channel.timeout when %s is still undecided after timeout', async (_, method, path) => {
+    const hook = controlledAuthorize()
+    const { url, pipe } = await startApp({ timeout: 100, authorize: hook.authorize })
+    const pending = open(`${url}${path}`, method, method === 'POST' ? { 'Content-Length': 2 } : {})
+    // Half a body: its headers go out, the rest waits for the verdict.
+    if (method === 'POST') await pending.write('x')
+    const undecided = await received(pending, path, 10_000)
+    expect(undecided.status).toBe(408)
+    expect(errorType(undecided.body.toString()) ?? 'channel.timeout').toBe('channel.timeout')
+    expect(undecided.body.toString()).toContain('ns/ch')
+    hook.decide(true)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(pipe.stats().reqres).toEqual(IDLE_REQRES)
+  })
+
+  it('is answered 503 by close() at once, and its late verdict is ignored', async () => {
+    const hook = controlledAuthorize()
+    const { url, pipe } = await startApp({ authorize: hook.authorize })
+    const requester = open(`${url}/req/ns/ch`, 'GET')
+    const responder = open(`${url}/res/ns/ch`, 'POST', { 'Content-Length': 5 })
+    await responder.write('re')
+    await waitUntil(() => hook.calls() === 2)
+    await pipe.close()
+    for (const pending of [requester, responder]) {
+      const answer = await received(pending, 'a pending request after close()')
+      expect(answer.status).toBe(503)
+      expect(errorType(answer.body.toString()) ?? 'router.closed').toBe('router.closed')
+    }
+    expect((await requester.response).headers['retry-after']).toBe('1')
+    hook.decide(true)
+    hook.decide(true)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(pipe.stats().reqres).toEqual(IDLE_REQRES)
+  })
+
+  it('leaves nothing behind when the client leaves: the next pair meets as usual', async () => {
+    const hook = controlledAuthorize()
+    const { url, pipe } = await startApp({ authorize: hook.authorize })
+    const gone = open(`${url}/res/ns/ch`, 'POST', { 'Content-Length': 5 })
+    gone.done.catch(() => {})
+    await gone.write('go')
+    await waitUntil(() => hook.calls() === 1)
+    const closed = new Promise(resolve => { (hook.requests[0] as IncomingMessage).once('close', resolve) })
+    gone.destroy()
+    await closed
+    hook.decide(true)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(pipe.stats().reqres).toEqual(IDLE_REQRES)
+    // The next pair is not matched against a ghost.
+    const responder = open(`${url}/res/ns/ch`, 'POST')
+    responder.end('for the next one')
+    await waitUntil(() => hook.calls() === 2)
+    hook.decide(true)
+    await waitUntil(() => pipe.stats().reqres.waitingResponders === 1)
+    const requester = send(`${url}/req/ns/ch`, 'GET')
+    await waitUntil(() => hook.calls() === 3)
+    hook.decide(true)
+    expect((await requester).body.toString()).toBe('for the next one')
+    expect((await responder.done).status).toBe(200)
+  })
+})
+
 describe('serve() against a relay that requires a token', () => {
   const { start: startApp } = useServer(createRawApp)
 
@@ -173,5 +249,66 @@ describe('serve() against a relay that requires a token', () => {
 
   it('refuses a token that cannot be a header value', () => {
     expect(() => serve('http://127.0.0.1:1/res/ns/ch', () => {}, { token: 'two words' })).toThrow('httpipe: option token must be a non-empty string of printable ASCII without spaces')
+  })
+})
+
+// A requester's `?token=` (the standalone server's `--auth` reads tokens there, for clients that
+// cannot set a header) is the relay's credential: the responder never sees it in Pb-Uri.
+describe('a requester\'s ?token= in the standalone server with a token file', () => {
+  const TOKEN = 'requester-secret-token'
+  const SERVER_TOKEN = 'responder-token'
+
+  async function startStandalone (anonymous: 'none' | 'read'): Promise<string> {
+    const tokens = parseTokens(JSON.stringify({
+      tokens: [
+        { sha256: hashToken(TOKEN), grants: [{ namespace: 'ns', allow: ['read'] }] },
+        { sha256: hashToken(SERVER_TOKEN), grants: [{ namespace: 'ns', allow: ['read', 'write'] }] }
+      ]
+    }))
+    server = createStandaloneServer({ authorize: new TokenAccess(tokens, anonymous).authorize }).server
+    await new Promise<void>(resolve => server?.listen(0, '127.0.0.1', resolve))
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  }
+
+  /** The Pb-Uri a responder gets for a requester of `path` (below the channel) with `headers`. */
+  async function uriSeen (url: string, path: string, headers: Record<string, string> = {}): Promise<string | string[] | undefined> {
+    const responder = open(`${url}/res/ns/ch`, 'POST', { Authorization: `Bearer ${SERVER_TOKEN}` })
+    responder.end('ok')
+    const requester = await send(`${url}/req/ns/ch${path}`, 'GET', undefined, headers)
+    expect(requester.status).toBe(200)
+    expect(requester.body.toString()).toBe('ok')
+    const delivered = await responder.done
+    expect(delivered.status).toBe(200)
+    return delivered.headers['pb-uri']
+  }
+
+  it('strips the token it was authorized by, every other parameter kept as sent, in order', async () => {
+    const url = await startStandalone('none')
+    expect(await uriSeen(url, `/page?a=1&token=${TOKEN}&b=%20x+y&c&token=again&d=%E2%9C%93`)).toBe('/page?a=1&b=%20x+y&c&d=%E2%9C%93')
+    expect(await uriSeen(url, `/page?token=${TOKEN}`)).toBe('/page')
+    expect(await uriSeen(url, `?token=${TOKEN}&tokens=1`)).toBe('/?tokens=1')
+  })
+
+  it('strips it when anonymous requests may request too (the token is read all the same)', async () => {
+    const url = await startStandalone('read')
+    expect(await uriSeen(url, `/p?token=${TOKEN}&q=2`)).toBe('/p?q=2')
+  })
+
+  it('keeps a token parameter it did not take as the token: the request carried Authorization: Bearer', async () => {
+    const url = await startStandalone('none')
+    expect(await uriSeen(url, '/p?token=the-app-s-own&q=2', { Authorization: `Bearer ${TOKEN}` })).toBe('/p?token=the-app-s-own&q=2')
+  })
+})
+
+describe.each(adapters)('consumeQueryParameter() in an authorize hook ($name)', ({ create }) => {
+  const { start: startApp } = useServer(create)
+
+  it('keeps every parameter of that name (however encoded) out of Pb-Uri, and nothing else', async () => {
+    const { url } = await startApp({ authorize: (req, access) => { if (access.action === 'request') consumeQueryParameter(req, 'api key'); return true } })
+    const responder = open(`${url}/res/ns/ch`, 'POST')
+    responder.end('ok')
+    const requester = await send(`${url}/req/ns/ch/x?api+key=1&keys=2&api%20key=3&token=4&api%2Bkey=5`, 'GET')
+    expect(requester.body.toString()).toBe('ok')
+    expect((await responder.done).headers['pb-uri']).toBe('/x?keys=2&token=4&api%2Bkey=5')
   })
 })

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from '@jest/globals'
+import { connect } from 'node:net'
 import express from 'express'
 import { httpipe, type HttpipeControls, type HttpipeOptions } from '../lib'
 import { adapters, errorType } from './helpers/app'
@@ -380,6 +381,58 @@ for (const adapter of adapters) {
         expectError(second, 503, 'channel.full')
         expect(second.headers['retry-after']).toBe('1')
         first.destroy()
+      })
+    })
+
+    describe('limits.waiters, the whole router\'s', () => {
+      it('turns a channel request away 503 router.full while requesters and responders fill it', async () => {
+        const url = await start({ limits: { waiters: 2 } })
+        const requester = open(`${url}/req/ns/ch`, 'GET')
+        const responder = open(`${url}/res/ns/other`, 'POST')
+        responder.end('r')
+        await waitUntil(() => waiting().requesters === 1 && waiting().responders === 1)
+        const consumer = await send(`${url}/channels/ns/ch`, 'GET')
+        expectError(consumer, 503, 'router.full')
+        expect(consumer.headers['retry-after']).toBe('1')
+        expect(pipe.stats().waitingConsumers).toBe(0)
+        // A channel request matched at once is admitted, as always.
+        requester.destroy()
+        await waitUntil(() => waiting().requesters === 0)
+        const waitingConsumer = open(`${url}/channels/ns/ch`, 'GET')
+        await waitUntil(() => pipe.stats().waitingConsumers === 1)
+        expect((await send(`${url}/channels/ns/ch`, 'POST', 'm')).status).toBe(200)
+        expect((await waitingConsumer.done).body.toString()).toBe('m')
+        responder.destroy()
+      })
+
+      it('turns a pipelined channel request away 503 router.full while requesters and responders fill it', async () => {
+        const url = await start({ limits: { waiters: 2 } })
+        const requester = open(`${url}/req/ns/ch`, 'GET')
+        await waitUntil(() => waiting().requesters === 1)
+        // The second GET is pipelined behind the first on one connection: held, it would count as
+        // waiting, and the router has room for one more only.
+        const socket = connect(Number(new URL(url).port), '127.0.0.1')
+        let received = ''
+        socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+        socket.write('GET /channels/p/a HTTP/1.1\r\nHost: x\r\n\r\nGET /channels/p/b HTTP/1.1\r\nHost: x\r\n\r\n')
+        await waitUntil(() => pipe.stats().waitingConsumers === 1)
+        expect((await send(`${url}/channels/p/a`, 'POST', 'first')).status).toBe(200)
+        await waitUntil(() => received.includes('(limits.waiters)'))
+        const responses = received.split('HTTP/1.1 ').slice(1)
+        expect(responses.map(r => r.slice(0, 3))).toEqual(['200', '503'])
+        expect(responses[0]).toMatch(/\r\n\r\nfirst$/)
+        expect(pipe.stats().waitingConsumers).toBe(0)
+        socket.destroy()
+        requester.destroy()
+      })
+
+      it('turns a requester away 503 router.full while channel requests fill it', async () => {
+        const url = await start({ limits: { waiters: 1 } })
+        const consumer = open(`${url}/channels/ns/ch`, 'GET')
+        await waitUntil(() => pipe.stats().waitingConsumers === 1)
+        expectError(await send(`${url}/req/ns/ch`, 'GET'), 503, 'router.full')
+        expect(waiting()).toEqual({ requesters: 0, responders: 0 })
+        consumer.destroy()
       })
     })
 

@@ -3,6 +3,7 @@ import type { Route } from './route'
 import type { ChannelQuery } from './channel-query'
 import * as errors from './errors'
 import { lingerOnError, type LingerBounds } from './linger'
+import { PendingVerdicts } from './pending-verdicts'
 
 /**
  * What a request asks to do. `request` and `respond` are the request/response mode's (a requester
@@ -80,14 +81,6 @@ function namespaceAccess (namespace: string, method: string | undefined): Httpip
   return undefined
 }
 
-interface Pending {
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
-  readonly next: Next
-  readonly onClose: () => void
-  timer: NodeJS.Timeout | undefined
-}
-
 /**
  * Runs the `authorize` hook once per request, before it joins any queue or has a byte of its
  * body read. While an asynchronous verdict is pending the request is held here, not in any queue:
@@ -96,12 +89,11 @@ interface Pending {
  */
 export class AccessGate {
   readonly #authorize: HttpipeAuthorize
-  readonly #timeout: number
-  readonly #pending = new Set<Pending>()
+  readonly #pending: PendingVerdicts
 
   constructor (authorize: HttpipeAuthorize, timeout: number) {
     this.#authorize = authorize
-    this.#timeout = timeout
+    this.#pending = new PendingVerdicts(timeout)
   }
 
   /** Pending verdicts, for tests and stats. */
@@ -119,7 +111,7 @@ export class AccessGate {
     }
     if (!isPromiseLike(verdict)) return this.#apply(verdict, req, res, next, access, allowed)
     const key = access.channel === undefined ? undefined : `${access.namespace}/${access.channel}`
-    this.#await(verdict, req, res, next, key, result => { this.#apply(result, req, res, next, access, allowed) })
+    this.#pending.hold(verdict, res, next, key, result => { this.#apply(result, req, res, next, access, allowed) })
   }
 
   /** The namespaces among `namespaces` the hook allows `list` for, in order, to `send`. */
@@ -132,43 +124,12 @@ export class AccessGate {
     }
     const pick = (results: readonly HttpipeVerdict[]): void => { send(namespaces.filter((_, i) => results[i] === true)) }
     if (!verdicts.some(isPromiseLike)) return pick(verdicts as HttpipeVerdict[])
-    this.#await(Promise.all(verdicts), req, res, next, undefined, pick)
+    this.#pending.hold(Promise.all(verdicts), res, next, undefined, pick)
   }
 
   /** Answers every request whose verdict is still pending with `503`; later verdicts are ignored. */
   close (): void {
-    for (const entry of this.#pending) {
-      this.#release(entry)
-      entry.next(errors.routerClosed())
-    }
-  }
-
-  #await<T> (promise: PromiseLike<T>, req: IncomingMessage, res: ServerResponse, next: Next, key: string | undefined, then: (result: T) => void): void {
-    const entry: Pending = { req, res, next, onClose: () => { this.#release(entry) }, timer: undefined }
-    this.#pending.add(entry)
-    // A client that leaves while the hook runs leaves nothing behind: its verdict is dropped.
-    res.once('close', entry.onClose)
-    if (key !== undefined && this.#timeout !== Infinity) {
-      entry.timer = setTimeout(() => {
-        this.#release(entry)
-        next(errors.waitTimedOut(key, this.#timeout))
-      }, this.#timeout)
-    }
-    promise.then(result => {
-      if (!this.#release(entry)) return
-      then(result)
-    }, (err: unknown) => {
-      if (!this.#release(entry)) return
-      next(err)
-    })
-  }
-
-  /** Ends a pending verdict's wait; `false` when it was already over (answered, or its client gone). */
-  #release (entry: Pending): boolean {
-    if (!this.#pending.delete(entry)) return false
-    entry.res.removeListener('close', entry.onClose)
-    if (entry.timer !== undefined) clearTimeout(entry.timer)
-    return true
+    this.#pending.close()
   }
 
   #apply (verdict: HttpipeVerdict, req: IncomingMessage, res: ServerResponse, next: Next, access: HttpipeAccess, allowed: () => void): void {

@@ -128,8 +128,13 @@ export class ChannelRegistry<P, C> {
       (role === 'producer' ? existing.consumers : existing.producers).size > 0
     if (matchesAtOnce) return undefined
     if (existing !== undefined && waitingOn(existing) >= this.#limits.waitersPerChannel) return 'channel.full'
-    if (this.#waitingProducers + this.#waitingConsumers >= this.#limits.waiters) return 'router.full'
+    if (this.isFull()) return 'router.full'
     return undefined
+  }
+
+  /** Whether the router's `waiters` budget is spent: no request may start waiting. */
+  isFull (): boolean {
+    return this.#waitingProducers + this.#waitingConsumers >= this.#limits.waiters
   }
 
   /**

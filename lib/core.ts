@@ -61,7 +61,13 @@ export function createPipeCore (options?: HttpipeOptions, owner?: object): PipeC
   const config = resolveOptions(options)
   // What diagnostics_channel messages name as their router (diagnostics.ts).
   if (owner !== undefined) registerRouter(config, owner)
-  const registry = new ChannelRegistry<ProducerWaiter, ConsumerWaiter>(config)
+  // `limits.waiters` is the whole router's: requesters and responders waiting draw on it too (and
+  // the mode reads the channels' count the same way, below). Read only when a request would queue.
+  const registry = new ChannelRegistry<ProducerWaiter, ConsumerWaiter>({
+    concurrency: config.concurrency,
+    waitersPerChannel: config.waitersPerChannel,
+    get waiters () { return config.waiters - reqres.waiting() }
+  })
   const tracker = new TransferTracker()
   const room: WaitingRoom = new WaitingRoom(config, registry, tracker, transfer => { runner.start(transfer) })
   const runner = new TransferRunner(config, registry, tracker, room)

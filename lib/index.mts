@@ -3,5 +3,5 @@
 // Node hands a CommonJS module's whole `exports` to a default import; this file is what makes
 // `import httpipe from 'httpipe'` the function. Named re-exports (found in the CommonJS build by
 // Node's cjs-module-lexer) keep the declarations the same under nodenext and bundler resolution.
-export { httpipe, httpipe as default, createHandler, serve } from './index.js'
+export { httpipe, httpipe as default, createHandler, serve, consumeQueryParameter } from './index.js'
 export type * from './index.js'

@@ -7,6 +7,7 @@ export type { HttpipeError, HttpipeErrorType } from './errors'
 export { serve, type ServeOptions, type Serving } from './serve'
 export type { ReqResOptions } from './reqres-options'
 export type { ReqResStats } from './reqres-mode'
+export { consumeQueryParameter } from './query-credentials'
 export { httpipe as default } from './router'
 export type {
   RequestRoutedMessage as HttpipeRequestRoutedMessage,

@@ -1,7 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { ServerResponse } from 'node:http'
-import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client'
+import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client'
 import type { HttpipeControls } from './core'
+import { TalliedHistogram, type Tally } from './metrics-histogram'
 import { CHANNELS, type LiveStartMessage, type RequestErrorMessage, type TransferEndMessage, type TransferStartMessage, type WaitStartMessage } from './diagnostics'
 
 export interface HttpipeMetricsOptions {
@@ -52,10 +53,30 @@ export function httpipeMetrics (pipe: HttpipeControls, options: HttpipeMetricsOp
     throw new TypeError(`httpipe: option prefix must be a Prometheus metric name prefix such as "httpipe_", got ${JSON.stringify(prefix)}`)
   }
   const registers = [registry]
-  const transfers = new Counter({ name: `${prefix}transfers_total`, help: 'Transfers (queue mode) and broadcasts (pubsub) that ended, by mode and outcome.', labelNames: ['mode', 'outcome'] as const, registers })
+  // What happens once per transfer is counted here in plain numbers and handed to prom-client
+  // when it is scraped (`collect`, TalliedHistogram): its per-call label handling cost more than
+  // everything else these metrics do per pair.
+  const ended: Record<TransferEndMessage['mode'], Record<TransferEndMessage['outcome'], number>> = { queue: { delivered: 0, failed: 0 }, pubsub: { delivered: 0, failed: 0 } }
+  const reported: typeof ended = { queue: { delivered: 0, failed: 0 }, pubsub: { delivered: 0, failed: 0 } }
+  const transfers = new Counter({
+    name: `${prefix}transfers_total`,
+    help: 'Transfers (queue mode) and broadcasts (pubsub) that ended, by mode and outcome.',
+    labelNames: ['mode', 'outcome'] as const,
+    registers,
+    collect () {
+      for (const mode of ['queue', 'pubsub'] as const) {
+        for (const outcome of ['delivered', 'failed'] as const) {
+          const delta = ended[mode][outcome] - reported[mode][outcome]
+          reported[mode][outcome] = ended[mode][outcome]
+          // A series shows once it has counted something, as before.
+          if (delta > 0) this.inc({ mode, outcome }, delta)
+        }
+      }
+    }
+  })
   const refusals = new Counter({ name: `${prefix}refusals_total`, help: 'Requests answered with an error, by error type.', labelNames: ['type'] as const, registers })
-  const waits = new Histogram({ name: `${prefix}wait_duration_seconds`, help: 'Time requests waited until matched, by role.', labelNames: ['role'] as const, buckets: [...WAIT_BUCKETS], registers })
-  const durations = new Histogram({ name: `${prefix}transfer_duration_seconds`, help: 'Time from a match to the end of its transfer, by mode.', labelNames: ['mode'] as const, buckets: [...TRANSFER_BUCKETS], registers })
+  const waits = new TalliedHistogram({ name: `${prefix}wait_duration_seconds`, help: 'Time requests waited until matched, by role.', label: 'role', buckets: WAIT_BUCKETS, registers })
+  const durations = new TalliedHistogram({ name: `${prefix}transfer_duration_seconds`, help: 'Time from a match to the end of its transfer, by mode.', label: 'mode', buckets: TRANSFER_BUCKETS, registers })
   let live = 0
   const liveGauge = new Gauge({ name: `${prefix}live_subscriptions`, help: 'Open live (text/event-stream) subscriptions.', registers, collect () { this.set(live) } })
   let counted = 0
@@ -89,6 +110,21 @@ export function httpipeMetrics (pipe: HttpipeControls, options: HttpipeMetricsOp
   })
 
   const waitingSince = new WeakMap<ServerResponse, number>()
+  // Looked up once: each is observed into per pair.
+  const producerWaits = waits.tally('producer')
+  const consumerWaits = waits.tally('consumer')
+  const subscriberWaits = waits.tally('subscriber')
+  const queueDurations = durations.tally('queue')
+  const pubsubDurations = durations.tally('pubsub')
+  const observeWait = (tally: Tally, res: ServerResponse, now: number, always: boolean): void => {
+    const since = waitingSince.get(res)
+    if (since === undefined) {
+      if (always) tally.observe(0)
+      return
+    }
+    waitingSince.delete(res)
+    tally.observe((now - since) / 1000)
+  }
   const handlers: Record<string, (message: unknown) => void> = {
     [CHANNELS.waitStart]: message => {
       const { router, res } = message as WaitStartMessage
@@ -98,21 +134,19 @@ export function httpipeMetrics (pipe: HttpipeControls, options: HttpipeMetricsOp
       const { router, mode, producer, consumers } = message as TransferStartMessage
       if (router !== pipe) return
       const now = performance.now()
-      const observe = (res: ServerResponse, role: string, always: boolean): void => {
-        const since = waitingSince.get(res)
-        if (since === undefined && !always) return
-        waitingSince.delete(res)
-        waits.observe({ role }, since === undefined ? 0 : (now - since) / 1000)
-      }
       // A publisher never waits; a live pubsub subscription waited only before its first message.
-      if (mode === 'queue') observe(producer, 'producer', true)
-      for (const res of consumers) observe(res, mode === 'queue' ? 'consumer' : 'subscriber', mode === 'queue')
+      if (mode === 'queue') {
+        observeWait(producerWaits, producer, now, true)
+        for (const res of consumers) observeWait(consumerWaits, res, now, true)
+      } else {
+        for (const res of consumers) observeWait(subscriberWaits, res, now, false)
+      }
     },
     [CHANNELS.transferEnd]: message => {
       const { router, mode, outcome, duration } = message as TransferEndMessage
       if (router !== pipe) return
-      transfers.inc({ mode, outcome })
-      durations.observe({ mode }, duration / 1000)
+      ended[mode][outcome]++
+      ;(mode === 'queue' ? queueDurations : pubsubDurations).observe(duration / 1000)
     },
     [CHANNELS.requestError]: message => {
       const { router, error } = message as RequestErrorMessage

@@ -4,6 +4,8 @@ import * as errors from './errors'
 import type { ResolvedOptions } from './options'
 import { runDirect } from './reqres-direct'
 import type { Exchange, ExchangeContext } from './reqres-exchange'
+import { PendingVerdicts } from './pending-verdicts'
+import { withoutConsumedParameters } from './query-credentials'
 import { parseReply, type Reply } from './reqres-headers'
 import { Party, refuse, type Next, type PartyTransfer } from './reqres-party'
 import { isExchangePath, parseExchangeRoute, type ExchangeRoute } from './reqres-route'
@@ -50,6 +52,8 @@ export interface ReqResMode {
   /** Serves `/req/…` and `/res/…`; any other path is handed to `pass`. */
   readonly handle: (req: IncomingMessage, res: ServerResponse, next: Next, pass: () => void) => void
   readonly stats: () => ReqResStats
+  /** Requesters and responders waiting (those held behind a pipelined response included). */
+  readonly waiting: () => number
   /**
    * For the router's close(): waiting requesters and responders get `503`. New ones get it once
    * the tracker is closed; running exchanges, and replies to open jobs, finish, and the tracker's
@@ -68,12 +72,16 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
   const { bodySize, reqres: { jobTimeout, forward } } = config
   const running = new Set<Exchange>()
   let bytesDone = 0
-  const waiting = new ReqResWaiting(config, shared.waitingElsewhere, startExchange)
+  const waiting = new ReqResWaiting(config, { waitingElsewhere: shared.waitingElsewhere, closed: () => tracker.closed, start: startExchange })
+  // Requests whose `authorize` verdict is pending, as the channel routes hold theirs (authorize.ts);
+  // replies apart, since close() lets replies to open jobs finish their exchanges.
+  const pending = new PendingVerdicts(config.timeout)
+  const pendingReplies = new PendingVerdicts(config.timeout)
   const context: ExchangeContext = { bodySize, forward, finish: transfer => { waiting.finish(transfer) }, untrack }
   const twoStep = new TwoStep(context, {
     closed: () => tracker.closed,
     standBy: (req, res, next, { namespace, channel, key }) => {
-      waiting.enqueue(new Party(req, res, next, { kind: 'responder', namespace, channel, key, twoStep: true }, undefined), 'responder')
+      waiting.enqueue(new Party(req, res, next, { kind: 'responder', namespace, channel, key, twoStep: true }, undefined), 'consumer')
     }
   }, jobTimeout)
 
@@ -121,19 +129,22 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
     // Allowed: a client waiting for `100 Continue` (the standalone server leaves it to the verdict) sends its body.
     const allowed = (): void => { continueIfExpected(req, res); go() }
     if (!(verdict instanceof Promise)) return verdict === undefined ? allowed() : refuse(req, res, next, verdict)
-    // Meanwhile the request is no waiter and its body stays unread; a client gone leaves nothing.
-    verdict.then(denial => {
-      if (res.destroyed || res.writableEnded) return
+    // Meanwhile the request is no waiter and its body stays unread; a client gone leaves nothing,
+    // close() answers it 503 (not a reply's: see above), and after `timeout` it gets 408.
+    const held = route.kind === 'reply' ? pendingReplies : pending
+    held.hold(verdict, res, err => { refuse(req, res, next, err) }, route.key, denial => {
       if (denial !== undefined) return refuse(req, res, next, denial)
-      if (tracker.closed && route.kind !== 'reply') return refuse(req, res, next, errors.routerClosed())
       allowed()
-    }, (err: unknown) => { refuse(req, res, next, err) })
+    })
   }
 
   function accept (route: ExchangeRoute, req: IncomingMessage, res: ServerResponse, next: Next): void {
     switch (route.kind) {
-      case 'requester':
-        return waiting.enqueue(new Party(req, res, next, route, undefined), 'requester')
+      case 'requester': {
+        // A credential the hook read from the query (`?token=`) is the relay's, not the responder's.
+        const uri = withoutConsumedParameters(req, route.uri)
+        return waiting.enqueue(new Party(req, res, next, uri === route.uri ? route : { ...route, uri }, undefined), 'producer')
+      }
       case 'responder': {
         let reply: Reply | undefined
         if (!route.twoStep) {
@@ -146,7 +157,7 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
           // A two-step responder's body means nothing: its reply comes in a request of its own.
           req.resume()
         }
-        return waiting.enqueue(new Party(req, res, next, route, reply), 'responder')
+        return waiting.enqueue(new Party(req, res, next, route, reply), 'consumer')
       }
       case 'reply':
         return twoStep.acceptReply(route, req, res, next)
@@ -192,5 +203,15 @@ export function createReqResMode (config: ResolvedOptions, tracker: TransferTrac
     }
   }
 
-  return { handle, stats, turnAwayAll: () => { waiting.turnAwayAll() } }
+  function turnAwayAll (): void {
+    pending.close()
+    waiting.turnAwayAll()
+  }
+
+  function waitingNow (): number {
+    const { waitingRequesters, waitingResponders } = waiting.stats()
+    return waitingRequesters + waitingResponders
+  }
+
+  return { handle, stats, waiting: waitingNow, turnAwayAll }
 }

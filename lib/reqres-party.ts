@@ -16,6 +16,10 @@ export class Party {
   timer: NodeJS.Timeout | undefined = undefined
   onGone: ((party: Party) => void) | undefined = undefined
   readonly onClose = (): void => { this.onGone?.(this) }
+  /** In the departure probe's set while waiting. */
+  probed = false
+  /** It waited in a queue (it was not matched the moment it arrived). */
+  waited = false
 
   constructor (
     readonly req: IncomingMessage,

@@ -56,18 +56,23 @@ export function prettyLine (line: string): string {
 }
 
 /** What one request did, gathered from the router's diagnostics_channel messages. */
-interface Entry {
+class Entry {
   readonly method: string
   readonly start: number
-  action?: string
-  namespace?: string
-  channel?: string
-  error?: string
-  waitStart?: number | undefined
-  waitMs?: number
-  transferStart?: number
-  transferMs?: number
-  bytes?: number
+  action: string | undefined = undefined
+  namespace: string | undefined = undefined
+  channel: string | undefined = undefined
+  error: string | undefined = undefined
+  waitStart: number | undefined = undefined
+  waitMs: number | undefined = undefined
+  transferStart: number | undefined = undefined
+  transferMs: number | undefined = undefined
+  bytes: number | undefined = undefined
+
+  constructor (method: string, start: number) {
+    this.method = method
+    this.start = start
+  }
 }
 
 export interface RequestLog {
@@ -76,6 +81,9 @@ export interface RequestLog {
   readonly stop: () => void
 }
 
+/** Channels whose short hash is kept, so that a busy channel is hashed once, not twice a pair. */
+const HASHES_KEPT = 1024
+
 /**
  * One line per finished request: method, status, action, namespace, the channel as a short hash
  * (names are secrets) unless `channelNames`, bytes, wait and transfer ms, the error `type`.
@@ -83,8 +91,18 @@ export interface RequestLog {
  */
 export function requestLog (logger: Logger, router: object, channelNames: boolean): RequestLog {
   const entries = new WeakMap<ServerResponse, Entry>()
-  const channelOf = (namespace: string, channel: string): string =>
-    channelNames ? channel : createHash('sha256').update(`${namespace}/${channel}`).digest('hex').slice(0, 12)
+  // Names stay in memory no longer than HASHES_KEPT channels more: they are never written.
+  const hashes = new Map<string, string>()
+  const channelOf = (namespace: string, channel: string): string => {
+    if (channelNames) return channel
+    const name = `${namespace}/${channel}`
+    let hash = hashes.get(name)
+    if (hash === undefined) {
+      if (hashes.size >= HASHES_KEPT) hashes.clear()
+      hashes.set(name, hash = createHash('sha256').update(name).digest('hex').slice(0, 12))
+    }
+    return hash
+  }
   const handlers: Record<string, (message: unknown) => void> = {
     [CHANNELS.requestRouted]: message => {
       const { router: from, res, access } = message as RequestRoutedMessage
@@ -109,57 +127,70 @@ export function requestLog (logger: Logger, router: object, channelNames: boolea
       const { router: from, producer, consumers } = message as TransferStartMessage
       if (from !== router) return
       const now = performance.now()
-      for (const res of [producer, ...consumers]) {
-        const entry = entries.get(res)
-        if (entry === undefined) continue
-        entry.transferStart = now
-        entry.waitMs = entry.waitStart === undefined ? 0 : now - entry.waitStart
-        entry.waitStart = undefined
-      }
+      started(entries.get(producer), now)
+      for (const res of consumers) started(entries.get(res), now)
     },
     [CHANNELS.transferEnd]: message => {
       const { router: from, producer, consumers, bytes, duration } = message as TransferEndMessage
       if (from !== router) return
-      for (const res of [producer, ...consumers]) {
-        const entry = entries.get(res)
-        if (entry === undefined) continue
-        // A live subscription takes many messages: it logs their sum when it ends.
-        entry.bytes = (entry.bytes ?? 0) + bytes
-        entry.transferMs = (entry.transferMs ?? 0) + duration
-      }
+      ended(entries.get(producer), bytes, duration)
+      for (const res of consumers) ended(entries.get(res), bytes, duration)
     }
   }
   for (const [name, handler] of Object.entries(handlers)) subscribe(name, handler)
 
   function onRequest (req: IncomingMessage, res: ServerResponse): void {
-    const entry: Entry = { method: req.method ?? '', start: performance.now() }
-    entries.set(res, entry)
+    entries.set(res, new Entry(req.method ?? '', performance.now()))
+    res.on('close', onClose)
+  }
+
+  // One listener for every response (`this`): no closure per request.
+  function onClose (this: ServerResponse): void {
     // A consumer's response closes as its transfer ends, a turn before the transfer's end message
     // carries the bytes: written once that turn has passed.
-    res.once('close', () => { setImmediate(write) })
-    function write (): void {
-      const line: Record<string, unknown> = {
-        method: entry.method,
-        status: res.headersSent ? res.statusCode : undefined,
-        action: entry.action,
-        namespace: entry.namespace,
-        channel: entry.channel,
-        bytes: entry.bytes,
-        waitMs: round(entry.waitMs ?? (entry.waitStart === undefined ? undefined : performance.now() - entry.waitStart)),
-        transferMs: round(entry.transferMs),
-        ms: round(performance.now() - entry.start),
-        error: entry.error,
-        // The response did not finish: the client left, or it was cut off.
-        aborted: res.writableFinished ? undefined : true
-      }
-      logger.info(line, 'request')
+    setImmediate(write, this)
+  }
+
+  function write (res: ServerResponse): void {
+    const entry = entries.get(res)
+    if (entry === undefined) return
+    // One line, whatever else a response emits.
+    entries.delete(res)
+    const line: Record<string, unknown> = {
+      method: entry.method,
+      status: res.headersSent ? res.statusCode : undefined,
+      action: entry.action,
+      namespace: entry.namespace,
+      channel: entry.channel,
+      bytes: entry.bytes,
+      waitMs: round(entry.waitMs ?? (entry.waitStart === undefined ? undefined : performance.now() - entry.waitStart)),
+      transferMs: round(entry.transferMs),
+      ms: round(performance.now() - entry.start),
+      error: entry.error,
+      // The response did not finish: the client left, or it was cut off.
+      aborted: res.writableFinished ? undefined : true
     }
+    logger.info(line, 'request')
   }
 
   return {
     onRequest,
     stop: () => { for (const [name, handler] of Object.entries(handlers)) unsubscribe(name, handler) }
   }
+}
+
+function started (entry: Entry | undefined, now: number): void {
+  if (entry === undefined) return
+  entry.transferStart = now
+  entry.waitMs = entry.waitStart === undefined ? 0 : now - entry.waitStart
+  entry.waitStart = undefined
+}
+
+function ended (entry: Entry | undefined, bytes: number, duration: number): void {
+  if (entry === undefined) return
+  // A live subscription takes many messages: it logs their sum when it ends.
+  entry.bytes = (entry.bytes ?? 0) + bytes
+  entry.transferMs = (entry.transferMs ?? 0) + duration
 }
 
 function round (ms: number | undefined): number | undefined {

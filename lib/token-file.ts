@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import type { HttpipeAccess, HttpipeAction, HttpipeAuthorize, HttpipeVerdict } from './authorize'
+import { consumeQueryParameter } from './query-credentials'
 
 /**
  * What a grant may allow: `read` (consume, subscribe; request, in the request/response mode),
@@ -143,7 +144,10 @@ export function tokenOf (req: IncomingMessage): string | undefined {
   const url = req.url ?? ''
   const queryAt = url.indexOf('?')
   if (queryAt === -1 || !url.includes('token=', queryAt)) return undefined
-  return new URLSearchParams(url.slice(queryAt + 1)).get('token') ?? undefined
+  const token = new URLSearchParams(url.slice(queryAt + 1)).get('token') ?? undefined
+  // A requester's token is this server's: kept out of the Pb-Uri its responder sees.
+  if (token !== undefined) consumeQueryParameter(req, 'token')
+  return token
 }
 
 const CHALLENGE = 'Bearer realm="httpipe"'
@@ -170,7 +174,11 @@ export class TokenAccess {
   /** The verdict for a channel request, or for `GET /metrics` when `access` is undefined. */
   verdict (req: IncomingMessage, access: HttpipeAccess | undefined): HttpipeVerdict {
     const needed = access === undefined ? ['metrics' as const] : PERMISSIONS_OF[access.action]
-    if (needed.every(permission => this.#anonymous.has(permission))) return true
+    if (needed.every(permission => this.#anonymous.has(permission))) {
+      // Read all the same, so that a requester's `?token=` never reaches its responder (tokenOf).
+      if (access?.action === 'request') tokenOf(req)
+      return true
+    }
     const token = tokenOf(req)
     if (token === undefined) {
       return { status: 401, message: `a token is needed for this (Authorization: Bearer TOKEN, or ?token=TOKEN); ${this.#describeAnonymous()}`, headers: { 'WWW-Authenticate': CHALLENGE } }

@@ -151,8 +151,7 @@ export class WaitingRoom {
    * runs from its arrival.
    */
   #park (waiter: Waiter): void {
-    const { waitingProducers, waitingConsumers } = this.#registry.stats()
-    if (waitingProducers + waitingConsumers >= this.#config.waiters) return this.turnAway(waiter, errors.routerFull(this.#config.waiters))
+    if (this.#registry.isFull()) return this.turnAway(waiter, errors.routerFull(this.#config.waiters))
     const role: Role = waiter.role
     this.#registry.hold(role, 1)
     const arrived = Date.now()
