@@ -208,6 +208,28 @@ describe('serve(url, handler, { workers })', () => {
     await waitUntil(() => relay.pipe.stats().reqres.waitingResponders === 0)
   })
 
+  it('answers 502 for a small local answer cut before its end, and cuts the requester for a large one cut mid-body', async () => {
+    const relay = await relayOn()
+    cleanups.push(async () => { await stop(relay.server) })
+    const errors: string[] = []
+    // Small answers are read whole before the reply starts (serve-forward.ts), large ones stream.
+    const serving = serve(`http://127.0.0.1:${relay.port}/res/app/main`, (req, res) => {
+      const large = req.url === '/large'
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': large ? 1024 * 1024 : 100 })
+      res.write(Buffer.alloc(large ? 256 * 1024 : 10, 'x'), () => { res.socket?.destroy() })
+    }, { workers: 1, onError: err => { errors.push(err.message) } })
+    cleanups.push(async () => { await serving.close() })
+    await waitUntil(() => relay.pipe.stats().reqres.waitingResponders === 1)
+    const small = await send(`http://127.0.0.1:${relay.port}/req/app/main/small`, 'GET')
+    expect(small.status).toBe(502)
+    expect(small.body.toString()).toMatch(/^the local server behind this channel did not answer: /)
+    await waitUntil(() => relay.pipe.stats().reqres.waitingResponders === 1)
+    const large = await send(`http://127.0.0.1:${relay.port}/req/app/main/large`, 'GET').then(answer => answer.complete, () => false)
+    expect(large).toBe(false)
+    expect(errors.some(message => /failed on GET \/small/.test(message))).toBe(true)
+    await waitUntil(() => relay.pipe.stats().reqres.waitingResponders === 1)
+  })
+
   it('reconnects with backoff when the relay restarts', async () => {
     let relay = await relayOn()
     const port = relay.port

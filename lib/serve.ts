@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, createServer, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener } from 'node:http'
+import { Agent as HttpAgent, createServer, type ClientRequest, type IncomingMessage, type RequestListener } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { answer, response, send, type Link } from './serve-forward'
@@ -89,7 +89,7 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
   checkWorkers(workers)
   checkToken(token)
   // In the head of the relay's requests only: the local server never sees it.
-  const credentials: OutgoingHttpHeaders = token === undefined ? {} : { Authorization: `Bearer ${token}` }
+  const credentials = token === undefined ? [] : ['Authorization', `Bearer ${token}`]
   const relayAgent = relay.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
   const local = { url: to, agent: new HttpAgent({ keepAlive: true }) }
   const polls = new Set<ClientRequest>()
@@ -158,7 +158,7 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
   }
 
   async function poll (): Promise<IncomingMessage> {
-    const req = send(relay, `${relay.pathname}?switch=true`, 'POST', { ...credentials, 'Content-Length': '0' }, relayAgent)
+    const req = send(relay, `${relay.pathname}?switch=true`, 'POST', [...credentials, 'Content-Length', '0'], relayAgent)
     req.end()
     return await waitFor(req)
   }
