@@ -48,6 +48,8 @@ export function parseExchangeRoute (url: string): ExchangeRoute {
 
 function switchFlag (query: string): boolean {
   if (query === '') return false
+  // What every worker of serve() and `httpipe expose` sends, twice a request: no parser needed.
+  if (query === '?switch=true') return true
   const value = new URLSearchParams(query.slice(1)).get('switch')
   if (value === null || value === 'false' || value === '0') return false
   if (value === 'true' || value === '1' || value === '') return true
