@@ -106,7 +106,12 @@ export function parseReply (req: IncomingMessage, forward: ForwardPolicy): Reply
 
 /** The requester's response head for a reply. */
 export function replyHead (reply: Reply, requestMethod: string | undefined): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = { ...reply.headers, ...REQUESTER_SAFETY_HEADERS }
+  // Copied key by key: a spread of the reply's headers and of the frozen safety headers cost
+  // more than the rest of the function (V8 clones neither shape fast).
+  const headers: OutgoingHttpHeaders = {}
+  const relayed = reply.headers
+  for (const name in relayed) headers[name] = relayed[name]
+  for (const name in REQUESTER_SAFETY_HEADERS) headers[name] = REQUESTER_SAFETY_HEADERS[name]
   const { status } = reply
   // Responder CSPs are relayed as policies of their own next to ours, all enforced together.
   const theirs = reply.policyName === undefined ? undefined : reply.headers[reply.policyName]
