@@ -308,6 +308,19 @@ describe('dist/index.js', () => {
     expect((JSON.parse((await sh(process.execPath, ['-e', probe('express')], ROOT)).stdout) as string[]).length).toBeGreaterThan(0)
   })
 
+  it('loads undici (the workers\' HTTP client) only once serve() or expose() starts workers', async () => {
+    const loaded = "Object.keys(require.cache).filter(path => path.includes('/node_modules/undici/')).length"
+    const { stdout } = await sh(process.execPath, ['-e', `
+      const { httpipe, createHandler, serve } = require(${JSON.stringify(join(DIST, 'index.js'))})
+      httpipe(); createHandler()
+      const before = ${loaded}
+      const serving = serve('http://127.0.0.1:9/res/a/b', (req, res) => { res.end() }, { workers: 1 })
+      setTimeout(() => { console.log(JSON.stringify([before, ${loaded}])); serving.close() }, 200)`], ROOT)
+    const [before, after] = JSON.parse(stdout) as [number, number]
+    expect(before).toBe(0)
+    expect(after).toBeGreaterThan(0)
+  })
+
   it('publishes types that import nothing but node: modules (no express, no http-errors)', () => {
     const seen = new Set<string>()
     const external = new Set<string>()

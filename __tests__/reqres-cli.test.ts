@@ -230,6 +230,29 @@ describe('serve(url, handler, { workers })', () => {
     await waitUntil(() => relay.pipe.stats().reqres.waitingResponders === 1)
   })
 
+  it('close() while a request is served lets its answer through, then resolves without waiting for another request', async () => {
+    const relay = await relayOn()
+    cleanups.push(async () => { await stop(relay.server) })
+    let release = (): void => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    let entered = (): void => {}
+    const inHandler = new Promise<void>(resolve => { entered = resolve })
+    const serving = serve(`http://127.0.0.1:${relay.port}/res/app/main`, (_req, res) => {
+      entered()
+      gate.then(() => { res.end('done') }, () => {})
+    }, { workers: 1 })
+    await waitUntil(() => relay.pipe.stats().reqres.waitingResponders === 1)
+    const answered = send(`http://127.0.0.1:${relay.port}/req/app/main/slow`, 'GET')
+    await inHandler
+    // The reply was set out as `?switch=true` (to take the next request): once it is out, its
+    // wait for that next request is withdrawn like any other.
+    const closed = serving.close()
+    release()
+    expect((await answered).body.toString()).toBe('done')
+    await closed
+    await waitUntil(() => relay.pipe.stats().reqres.waitingResponders === 0)
+  })
+
   it('reconnects with backoff when the relay restarts', async () => {
     let relay = await relayOn()
     const port = relay.port

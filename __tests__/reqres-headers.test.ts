@@ -49,6 +49,14 @@ describe('parseReply() and replyHead()', () => {
     }
   })
 
+  it('keeps a strict responder CSP next to ours whatever its spelling, and duplicates under the first spelling', () => {
+    const reply = parseReply(fakeRequest(['pb-h-content-security-policy', 'sandbox', 'Pb-H-X-A', '1', 'pb-h-x-a', '2', 'PB-H-CONTENT-SECURITY-POLICY', 'sandbox allow-forms']), NO_FORWARD)
+    expect(reply.headers['X-A']).toEqual(['1', '2'])
+    const head = replyHead(reply, 'GET')
+    expect(head['Content-Security-Policy']).toEqual(['sandbox allow-scripts allow-forms allow-popups allow-downloads', 'sandbox', 'sandbox allow-forms'])
+    expect(Object.keys(head).filter(name => name.toLowerCase() === 'content-security-policy')).toEqual(['Content-Security-Policy'])
+  })
+
   it('takes Content-Length from the reply body, and Pb-H-Content-Length only where no body is sent', () => {
     const reply = parseReply(fakeRequest(['Pb-H-Content-Length', '99', 'Content-Length', '5']), NO_FORWARD)
     expect(replyHead(reply, 'GET')['Content-Length']).toBe('5')

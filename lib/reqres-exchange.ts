@@ -23,13 +23,17 @@ export interface ExchangeContext {
   readonly untrack: (exchange: Exchange) => void
 }
 
-/** The responder's response head; `false` when Node refused it (both sides are dealt with). */
-export function writeRequestHead (transfer: PartyTransfer, head: OutgoingHttpHeaders): boolean {
+/**
+ * The responder's response head (and, for a request known to have no body, its end, in the same
+ * write); `false` when Node refused it (both sides are dealt with).
+ */
+export function writeRequestHead (transfer: PartyTransfer, head: OutgoingHttpHeaders, whole = false): boolean {
   const { key, producer: requester, consumer: responder } = transfer
   try {
     responder.res.writeHead(200, head)
-    // Now, not with the first body byte: a bodiless request (most) has none until its reply is done.
-    responder.res.flushHeaders()
+    if (whole) responder.res.end()
+    // Now, not with the first body byte: a body may take long to start.
+    else responder.res.flushHeaders()
     return true
   } catch (err) {
     cutConnection(responder.res)

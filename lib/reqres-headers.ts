@@ -48,6 +48,7 @@ export function requestHead (req: IncomingMessage, uri: string, forward: Forward
     'Pb-Uri': uri
   }
   const dropped = connectionListed(req.headers.connection)
+  const spellings = new Spellings()
   const raw = req.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string
@@ -56,11 +57,12 @@ export function requestHead (req: IncomingMessage, uri: string, forward: Forward
     if (lower[0] === ':' || HOP_BY_HOP.has(lower) || dropped.has(lower)) continue
     if (lower === 'cookie' && !forward.cookie) continue
     if (lower === 'authorization' && !forward.authorization) continue
-    append(headers, `Pb-H-${name}`, raw[i + 1] as string)
+    spellings.append(headers, `Pb-H-${name}`, lower, raw[i + 1] as string)
   }
   // Shown to whoever reads the responder's response, maybe a browser on the host's origin.
   headers['Content-Type'] = consumerContentType(req.headers['content-type'])
-  return { ...headers, ...SAFETY_HEADERS }
+  // Assigned, not spread into a copy: no Pb-H- name is one of them.
+  return Object.assign(headers, SAFETY_HEADERS)
 }
 
 /** A responder's answer, as it sent it: validated when it arrives, written when its body starts. */
@@ -72,6 +74,8 @@ export interface Reply {
   readonly declaredLength: string | undefined
   /** The `Content-Length` of the reply body itself. */
   readonly bodyLength: string | undefined
+  /** How the responder spelled `Content-Security-Policy` in {@link headers}, if it sent one that passed. */
+  readonly policyName?: string | undefined
 }
 
 /**
@@ -83,28 +87,36 @@ export function parseReply (req: IncomingMessage, forward: ForwardPolicy): Reply
   const status = parseStatus(req.headers['pb-status'])
   const headers: Record<string, string | string[]> = {}
   let declaredLength: string | undefined
+  let policyName: string | undefined
+  const spellings = new Spellings()
   const raw = req.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string
-    if (name.length <= PREFIX.length || name.slice(0, PREFIX.length).toLowerCase() !== PREFIX) continue
+    if (name.length <= PREFIX.length || !hasPrefix(name)) continue
     const relayed = name.slice(PREFIX.length)
     const lower = relayed.toLowerCase()
     const value = raw[i + 1] as string
     if (lower === 'content-length') declaredLength = /^\d+$/.test(value) ? value : undefined
     if (!mayRelay(lower, value, forward)) continue
-    append(headers, relayed, value)
+    const key = spellings.append(headers, relayed, lower, value)
+    if (lower === 'content-security-policy') policyName = key
   }
-  return { status, headers, declaredLength, bodyLength: req.headers['content-length'] }
+  return { status, headers, declaredLength, bodyLength: req.headers['content-length'], policyName }
 }
 
 /** The requester's response head for a reply. */
 export function replyHead (reply: Reply, requestMethod: string | undefined): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = { ...reply.headers, ...REQUESTER_SAFETY_HEADERS }
+  // Copied key by key: a spread of the reply's headers and of the frozen safety headers cost
+  // more than the rest of the function (V8 clones neither shape fast).
+  const headers: OutgoingHttpHeaders = {}
+  const relayed = reply.headers
+  for (const name in relayed) headers[name] = relayed[name]
+  for (const name in REQUESTER_SAFETY_HEADERS) headers[name] = REQUESTER_SAFETY_HEADERS[name]
   const { status } = reply
   // Responder CSPs are relayed as policies of their own next to ours, all enforced together.
-  const theirs = reply.headers['Content-Security-Policy'] ?? findCaseless(reply.headers, 'content-security-policy')
+  const theirs = reply.policyName === undefined ? undefined : reply.headers[reply.policyName]
   if (theirs !== undefined) {
-    deleteCaseless(headers, 'content-security-policy')
+    delete headers[reply.policyName as string]
     headers['Content-Security-Policy'] = [REQUESTER_CSP, ...(Array.isArray(theirs) ? theirs : [theirs])]
   }
   // A body-less answer may say how long the full one is; otherwise the length is the body's own,
@@ -151,26 +163,30 @@ function connectionListed (value: string | undefined): Set<string> {
 }
 const EMPTY = new Set<string>()
 
-/** Adds a header value, keeping duplicates (and the first spelling of the name). */
-function append (headers: Record<string, string | string[]>, name: string, value: string): void {
-  const key = Object.prototype.hasOwnProperty.call(headers, name) ? name : findKey(headers, name) ?? name
-  const existing = headers[key]
-  if (existing === undefined) headers[key] = value
-  else if (Array.isArray(existing)) existing.push(value)
-  else headers[key] = [existing, value]
+/** Whether a header name starts with `Pb-H-`, in any letter case, without lower-casing all of it. */
+function hasPrefix (name: string): boolean {
+  return (name.charCodeAt(0) | 0x20) === 0x70 && (name.charCodeAt(1) | 0x20) === 0x62 && name.charCodeAt(2) === 0x2d &&
+    (name.charCodeAt(3) | 0x20) === 0x68 && name.charCodeAt(4) === 0x2d
 }
 
-function findKey (headers: Record<string, unknown>, name: string): string | undefined {
-  const lower = name.toLowerCase()
-  return Object.keys(headers).find(key => key.toLowerCase() === lower)
-}
+/**
+ * The first spelling of each header name added to one head, by its lower case: duplicates are
+ * kept under it (as arrays), without comparing each new name with every name before it.
+ */
+class Spellings {
+  readonly #first = new Map<string, string>()
 
-function findCaseless<T> (headers: Readonly<Record<string, T>>, lower: string): T | undefined {
-  const key = findKey(headers, lower)
-  return key === undefined ? undefined : headers[key]
-}
-
-function deleteCaseless (headers: OutgoingHttpHeaders, lower: string): void {
-  const key = findKey(headers, lower)
-  if (key !== undefined) delete headers[key]
+  /** Adds a header value under its name's first spelling (`lower`: the name in lower case); returns that spelling. */
+  append (headers: Record<string, string | string[]>, name: string, lower: string, value: string): string {
+    const key = this.#first.get(lower)
+    if (key === undefined) {
+      this.#first.set(lower, name)
+      headers[name] = value
+      return name
+    }
+    const existing = headers[key] as string | string[]
+    if (Array.isArray(existing)) existing.push(value)
+    else headers[key] = [existing, value]
+    return key
+  }
 }

@@ -36,8 +36,8 @@ export function parseExchangeRoute (url: string): ExchangeRoute {
   const key = channelKey(namespace, channel)
   if (side === 'req') {
     // Everything below the channel is the requester's own: `/req/ns/ch/` is `/`, as is `/req/ns/ch`.
-    const below = segments.slice(4).join('/')
-    return { kind: 'requester', namespace, channel, key, uri: `/${below}${query}` }
+    const below = path.slice(6 + (segments[2] as string).length + (segments[3] as string).length)
+    return { kind: 'requester', namespace, channel, key, uri: `${below === '' ? '/' : below}${query}` }
   }
   const rest = segments.slice(4)
   if (rest.length > 0 && rest[rest.length - 1] === '') rest.pop()
@@ -48,6 +48,8 @@ export function parseExchangeRoute (url: string): ExchangeRoute {
 
 function switchFlag (query: string): boolean {
   if (query === '') return false
+  // What every worker of serve() and `httpipe expose` sends, twice a request: no parser needed.
+  if (query === '?switch=true') return true
   const value = new URLSearchParams(query.slice(1)).get('switch')
   if (value === null || value === 'false' || value === '0') return false
   if (value === 'true' || value === '1' || value === '') return true

@@ -5,7 +5,7 @@ import { writeRequestHead, type Exchange, type ExchangeContext } from './reqres-
 import { parseReply, replyHead, requestHead, type Reply } from './reqres-headers'
 import { JobTable, type JobEnd } from './reqres-jobs'
 import { answerRequester, refuse, type Next, type Party, type PartyTransfer, type Requester } from './reqres-party'
-import { pump } from './reqres-pump'
+import { pump, type PumpResult } from './reqres-pump'
 import type { ExchangeRoute } from './reqres-route'
 import { SAFETY_HEADERS } from './response-headers'
 
@@ -87,14 +87,18 @@ export class TwoStep {
     const head = requestHead(requester.req, (requester.route as Requester).uri, forward)
     const length = requestLength(requester.req)
     if (length !== undefined) head['Content-Length'] = length
-    if (!writeRequestHead(transfer, { ...head, 'Pb-Job': id })) {
+    head['Pb-Job'] = id
+    const responder = transfer.consumer
+    // Most requests have no body: the responder's response is its head alone, written and ended
+    // at once (one write, nothing to pump).
+    const bodiless = length === '0'
+    if (!writeRequestHead(transfer, head, bodiless)) {
       context.finish(transfer)
       jobs.end(id, 'used')
       delivered = true
       return job.done()
     }
-    const responder = transfer.consumer
-    const outcome = await pump(requester.req, responder.res, { limit: bodySize, progress: exchange.request, shared: exchange.tracked }).result
+    const outcome = bodiless ? await ended(responder.res) : await pump(requester.req, responder.res, { limit: bodySize, progress: exchange.request, shared: exchange.tracked }).result
     context.finish(transfer)
     if (outcome.ok) {
       // The wait for a reply starts once the responder has the whole request, and ends when it starts.
@@ -184,6 +188,25 @@ export class TwoStep {
     }
   }
 }
+
+/** How a response written whole fares: `ok` once it is all out, `sink` failed when its connection closes first. */
+async function ended (res: ServerResponse): Promise<PumpResult> {
+  if (res.writableFinished) return OK
+  if (res.destroyed) return SINK_FAILED
+  return await new Promise<PumpResult>(resolve => {
+    function onFinish (): void {
+      res.off('close', onClose)
+      resolve(OK)
+    }
+    function onClose (): void {
+      res.off('finish', onFinish)
+      resolve(res.writableFinished ? OK : SINK_FAILED)
+    }
+    res.once('finish', onFinish).once('close', onClose)
+  })
+}
+const OK: PumpResult = { ok: true }
+const SINK_FAILED: PumpResult = { ok: false, failed: 'sink' }
 
 /** The requester's body length: declared, or `0` when it sent no body at all. */
 function requestLength (req: IncomingMessage): string | undefined {

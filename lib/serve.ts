@@ -1,7 +1,7 @@
-import { Agent as HttpAgent, createServer, type ClientRequest, type IncomingMessage, type RequestListener } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
+import { createServer, type RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { answer, response, send, type Link } from './serve-forward'
+import { call, connections, type Call } from './serve-client'
+import { answer, type Link } from './serve-forward'
 
 /** Options of {@link serve}. `undefined` means "the default". */
 export interface ServeOptions {
@@ -90,44 +90,46 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
   checkToken(token)
   // In the head of the relay's requests only: the local server never sees it.
   const credentials = token === undefined ? [] : ['Authorization', `Bearer ${token}`]
-  const relayAgent = relay.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
-  const local = { url: to, agent: new HttpAgent({ keepAlive: true }) }
-  const polls = new Set<ClientRequest>()
+  const toRelay = connections(relay)
+  const local = { url: to, to: connections(to) }
+  const polls = new Set<Call>()
   const sleeps = new Set<() => void>()
   const state = { stopping: false }
 
   /**
    * The answer to a request that waits on the relay for the next job: close() withdraws it. A
-   * reply is withdrawable only once all of it is out (`sent`).
+   * reply is withdrawable only once all of it is out; a poll (`now`) at once.
    */
-  async function waitFor (req: ClientRequest, sent?: Promise<unknown>): Promise<IncomingMessage> {
-    const answered = response(req)
-    answered.catch(() => {})
-    if (sent !== undefined) await Promise.race([sent, answered])
+  async function waitFor (req: Call, now = false): Promise<Call> {
+    if (!now) {
+      await req.sent
+      // Stopped meanwhile: withdrawn as close() withdrew the others.
+      if (state.stopping) req.abort()
+    }
     polls.add(req)
     try {
-      return await answered
+      return await req.answered
     } finally {
       polls.delete(req)
     }
   }
 
-  const link: Link = { relay, relayAgent, credentials, local, onError, stopping: () => state.stopping, waitFor }
+  const link: Link = { relay, toRelay, credentials, local, onError, stopping: () => state.stopping, waitFor }
 
   /**
    * Handles what the relay answered a poll (or a reply sent with `?switch=true`, which doubles as
    * the next poll): a job is served, and the answer to its reply is returned, to be handled next.
    */
-  async function handle (res: IncomingMessage, afterReply: boolean): Promise<IncomingMessage | undefined> {
-    const job = res.headers['pb-job']
-    if (res.statusCode === 200 && typeof job === 'string') return await answer(link, res, job)
+  async function handle (res: Call, afterReply: boolean): Promise<Call | undefined> {
+    const job = res.header('pb-job')
+    if (res.statusCode === 200 && job !== undefined) return await answer(link, res, job)
     // A wait the relay's `timeout` ended, or a delivered reply with no next request (after close()).
     if (res.statusCode === 408 || (afterReply && res.statusCode === 200)) {
-      drain(res)
+      res.drain()
       return undefined
     }
-    const text = (await readText(res)).trim()
-    if (afterReply && res.statusCode !== undefined && res.statusCode < 500) {
+    const text = (await res.whole(32 * 1024)).toString('utf8').slice(0, 500).trim()
+    if (afterReply && res.statusCode < 500) {
       onError(new Error(`the relay did not deliver a reply: ${res.statusCode} ${text}`))
       return undefined
     }
@@ -138,7 +140,7 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
     let delay = 0
     while (!state.stopping) {
       try {
-        let res: IncomingMessage | undefined = await poll()
+        let res: Call | undefined = await poll()
         let afterReply = false
         // Each reply doubles as the next poll; one in flight is seen through even when stopping,
         // since its answer may be a job to serve (then replied to without asking for another).
@@ -157,10 +159,8 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
     }
   }
 
-  async function poll (): Promise<IncomingMessage> {
-    const req = send(relay, `${relay.pathname}?switch=true`, 'POST', [...credentials, 'Content-Length', '0'], relayAgent)
-    req.end()
-    return await waitFor(req)
+  async function poll (): Promise<Call> {
+    return await waitFor(call(toRelay, `${relay.pathname}?switch=true`, 'POST', [...credentials, 'Content-Length', '0'], null), true)
   }
 
   async function sleep (ms: number): Promise<void> {
@@ -184,10 +184,9 @@ export function expose (url: string | URL, target: string | URL, options: ServeO
         state.stopping = true
         for (const wake of sleeps) wake()
         // Polls not taken yet are withdrawn; requests being served finish first.
-        for (const poll of polls) poll.destroy()
+        for (const poll of polls) poll.abort()
         await running
-        relayAgent.destroy()
-        local.agent.destroy()
+        await Promise.all([toRelay.destroy(), local.to.destroy()])
       })()
       await closing
     }
@@ -218,17 +217,4 @@ function relayUrl (url: string | URL): URL {
     throw new TypeError(`httpipe: expected a relay URL such as "https://relay.example/res/namespace/channel" (http or https, ending in /res/{namespace}/{channel}, no query), got ${JSON.stringify(parsed.href)}`)
   }
   return parsed
-}
-
-function drain (res: IncomingMessage): void {
-  res.resume()
-}
-
-async function readText (res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of res) {
-    chunks.push(chunk as Buffer)
-    if (chunks.length > 64) break
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, 500)
 }
