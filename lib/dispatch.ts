@@ -67,7 +67,9 @@ export class Dispatcher {
     const access = this.#gate === undefined && !routed ? undefined : accessOf(route, query, req.method)
     if (access !== undefined && routed) diagnostics.requestRouted.publish({ router: diagnostics.routerOf(this.#config), req, res, access })
     if (access === undefined || this.#gate === undefined) return this.#route(req, res, next, route, query)
-    this.#gate.check(req, res, next, access, () => { this.#route(req, res, next, route, query) })
+    const verdict = this.#gate.ask(req, res, next, access)
+    if (verdict === true) return this.#route(req, res, next, route, query)
+    if (verdict !== false) this.#gate.wait(verdict, req, res, next, access, () => { this.#route(req, res, next, route, query) })
   }
 
   /** Answers `authorize` verdicts still pending with 503 (close()). */
