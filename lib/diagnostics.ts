@@ -240,10 +240,7 @@ export function publishTransferEnd (published: PublishedTransfer | undefined, by
   transferEnd.publish(TransferStarted.end(published as TransferStarted, bytes, error, receivers))
 }
 
-/** `next` that publishes each error first: wrapped only while someone listens. */
-export function reportingNext (router: object, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): (err?: unknown) => void {
-  return function reportingNext (err?: unknown) {
-    if (err !== undefined && requestError.hasSubscribers) requestError.publish({ router, req, res, error: err } satisfies RequestErrorMessage)
-    next(err)
-  }
+/** Publishes an error passed to `next(err)` for a request, if anyone listens. */
+export function publishRequestError (router: object, req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  if (requestError.hasSubscribers) requestError.publish({ router, req, res, error } satisfies RequestErrorMessage)
 }
