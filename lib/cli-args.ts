@@ -5,7 +5,7 @@ import { LOG_LEVELS, type LogFormat } from './request-log'
 import { parseTokenCommand, type TokenRequest } from './cli-token-args'
 import { integer, joinNegativeValues, oneOf, optional, seconds, withoutUndefined } from './cli-values'
 import type { TlsFiles } from './tls-files'
-import { ANONYMOUS_LEVELS, type AnonymousLevel } from './token-file'
+import { ANONYMOUS_LEVELS, type AnonymousLevel } from './token-names'
 
 // The command line of the standalone server: its flags, and how they and the environment become
 // options. Nothing here listens or exits (cli.ts does); the help text is cli-usage.ts.

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { oneOf } from './cli-values'
-import { PERMISSIONS, type Permission } from './token-file'
+import { PERMISSIONS, type Permission } from './token-names'
 
 // The command line of `httpipe token create`.
 

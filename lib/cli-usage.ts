@@ -1,5 +1,5 @@
 import { MOUNT_PATH } from './server'
-import { PERMISSIONS } from './token-file'
+import { PERMISSIONS } from './token-names'
 
 // The standalone server's --help text.
 export const USAGE = `Usage: httpipe [options]

@@ -8,7 +8,8 @@ import type * as CliExpose from './cli-expose'
 import type * as Metrics from './metrics'
 import { createLoggers, requestLog, type RequestLog } from './request-log'
 import { MOUNT_PATH, createSecureStandaloneServer, createStandaloneServer, type MetricsEndpoint, type SecureStandaloneServer, type StandaloneFeatures, type StandaloneServer } from './server'
-import { TokenAccess, createToken, readTokens, watchTokenFile, type Tokens } from './token-file'
+import type * as TokenFile from './token-file'
+import type { TokenAccess, Tokens } from './token-file'
 import { SHUTDOWN_GRACE_MS, shutdown } from './shutdown'
 import type * as TlsFiles from './tls-files'
 
@@ -20,6 +21,15 @@ function version (): string {
     if (manifest.name === 'httpipe' && manifest.version !== undefined) return manifest.version
   } catch {}
   return 'unknown'
+}
+
+/**
+ * The token code (and node:crypto with it), loaded only for `--auth`, `--anonymous` below `all`
+ * and `httpipe token`: a server without them never checks a token, and what a process has loaded
+ * is most of its idle memory.
+ */
+function tokenFile (): typeof TokenFile {
+  return require('./token-file') as typeof TokenFile
 }
 
 function displayUrl (host: string, port: number, secure: boolean): string {
@@ -44,7 +54,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     return
   }
   if (command.kind === 'token') {
-    const { token, entry } = createToken(command.request, command.request.name)
+    const { token, entry } = tokenFile().createToken(command.request, command.request.name)
     process.stdout.write(`${token}\n${JSON.stringify(entry)}\n`)
     process.stderr.write('httpipe: add the second line to the "tokens" array of your --auth file; the token itself is shown only now and stored nowhere\n')
     return
@@ -61,6 +71,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
   let options = command.settings.options
   try {
     if (authFile !== undefined || anonymous !== 'all') {
+      const { TokenAccess, readTokens } = tokenFile()
       access = new TokenAccess(authFile === undefined ? new Map() : readTokens(authFile), anonymous)
       options = { ...options, authorize: access.authorize }
     }
@@ -131,6 +142,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
  * the reason and the previous tokens stay in force.
  */
 function watchTokens (access: TokenAccess, file: string, logger: Logger): () => void {
+  const { readTokens, watchTokenFile } = tokenFile()
   const reload = (why: string): void => {
     let tokens: Tokens
     try {

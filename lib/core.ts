@@ -6,7 +6,9 @@ import { Dispatcher } from './dispatch'
 import * as errors from './errors'
 import { Intake } from './intake'
 import { resolveOptions, type HttpipeOptions } from './options'
-import { createReqResMode, type ReqResMode, type ReqResStats } from './reqres-mode'
+import type * as ReqResModule from './reqres-mode'
+import type { ReqResMode, ReqResStats } from './reqres-mode'
+import { isExchangePath } from './reqres-route'
 import { TransferRunner } from './transfer-runner'
 import { TransferTracker, type TransferProgress } from './transfer-tracker'
 import type { ConsumerWaiter, Next, ProducerWaiter } from './waiter'
@@ -66,23 +68,34 @@ export function createPipeCore (options?: HttpipeOptions, owner?: object): PipeC
   const registry = new ChannelRegistry<ProducerWaiter, ConsumerWaiter>({
     concurrency: config.concurrency,
     waitersPerChannel: config.waitersPerChannel,
-    get waiters () { return config.waiters - reqres.waiting() }
+    get waiters () { return config.waiters - (reqres?.waiting() ?? 0) }
   })
   const tracker = new TransferTracker()
   const room: WaitingRoom = new WaitingRoom(config, registry, tracker, transfer => { runner.start(transfer) })
   const runner = new TransferRunner(config, registry, tracker, room)
   const dispatcher = new Dispatcher(config, registry, tracker, room, new Intake(config, room, runner))
-  const reqres = createReqResMode(config, tracker, {
-    waitingElsewhere: () => { const { waitingProducers, waitingConsumers } = registry.stats(); return waitingProducers + waitingConsumers },
-    authorize: config.authorize === undefined ? undefined : accessCheck(config.authorize)
-  })
+  // The request/response mode is made with its first request (`/req/…`, `/res/…`): its ten modules
+  // are about 2 MB of a process's memory, which a router only ever used for channels never needs.
+  let reqres: ReqResMode | undefined
+  function reqresMode (): ReqResMode {
+    reqres ??= (require('./reqres-mode') as typeof ReqResModule).createReqResMode(config, tracker, {
+      waitingElsewhere: () => { const { waitingProducers, waitingConsumers } = registry.stats(); return waitingProducers + waitingConsumers },
+      authorize: config.authorize === undefined ? undefined : accessCheck(config.authorize)
+    })
+    return reqres
+  }
+
+  function handleReqRes (req: IncomingMessage, res: ServerResponse, next: Next, pass: () => void): void {
+    if (reqres === undefined && !isExchangePath(req.url ?? '/')) return pass()
+    reqresMode().handle(req, res, next, pass)
+  }
 
   function handle (req: IncomingMessage, res: ServerResponse, next: Next): void {
     dispatcher.handle(req, res, next)
   }
 
   function stats (): HttpipeStats {
-    return { ...registry.stats(), ...tracker.stats(), reqres: reqres.stats() }
+    return { ...registry.stats(), ...tracker.stats(), reqres: reqres?.stats() ?? { waitingRequesters: 0, waitingResponders: 0, exchanges: 0, jobs: 0, bytesTransferred: 0 } }
   }
 
   function close (): Promise<void> {
@@ -94,10 +107,10 @@ export function createPipeCore (options?: HttpipeOptions, owner?: object): PipeC
       // Requests whose authorize verdict is pending are not waiters: answered here.
       dispatcher.closeGate()
       room.turnAwayAll(registry.evictAll(), () => errors.routerClosed())
-      reqres.turnAwayAll()
+      reqres?.turnAwayAll()
     }
     return idle
   }
 
-  return { handle, handleReqRes: reqres.handle, stats, close }
+  return { handle, handleReqRes, stats, close }
 }

@@ -1,4 +1,4 @@
-import createError from 'http-errors'
+import type CreateError from 'http-errors'
 
 // The base every errors module builds on: the stable types, the shape passed to next(err), and quote().
 
@@ -75,7 +75,13 @@ export interface HttpipeError extends Error {
   readonly action?: string
 }
 
+// Loaded with the first error, not at start: http-errors and what it loads (depd, statuses and
+// three more) are about 1.3 MB of a process's memory, and a server that has had no error has no use
+// for them (issue 11: the standalone server's idle memory is mostly the code it has loaded).
+let createError: typeof CreateError | undefined
+
 export function httpipeError (status: number, message: string, properties: Record<string, unknown> & { type: HttpipeErrorType }): HttpipeError {
+  createError ??= require('http-errors') as typeof CreateError
   // Every message here is written for the client, 5xx included, so let error handlers show it.
   return createError(status, message, { expose: true, ...properties }) as HttpipeError
 }

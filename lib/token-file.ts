@@ -3,17 +3,10 @@ import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import type { HttpipeAccess, HttpipeAction, HttpipeAuthorize, HttpipeVerdict } from './authorize'
 import { consumeQueryParameter } from './query-credentials'
+import { PERMISSIONS, type AnonymousLevel, type Permission } from './token-names'
 
-/**
- * What a grant may allow: `read` (consume, subscribe; request, in the request/response mode),
- * `write` (produce, publish), `delete`, `list`, `metrics` (`GET /metrics`).
- */
-export type Permission = 'read' | 'write' | 'delete' | 'list' | 'metrics'
-export const PERMISSIONS: readonly Permission[] = ['read', 'write', 'delete', 'list', 'metrics']
+export { ANONYMOUS_LEVELS, PERMISSIONS, type AnonymousLevel, type Permission } from './token-names'
 
-/** `--anonymous`: what a request without a token may do. Each level includes the ones before it. */
-export type AnonymousLevel = 'none' | 'read' | 'write' | 'all'
-export const ANONYMOUS_LEVELS: readonly AnonymousLevel[] = ['none', 'read', 'write', 'all']
 const ANONYMOUS: Readonly<Record<AnonymousLevel, ReadonlySet<Permission>>> = {
   none: new Set(),
   read: new Set(['read']),

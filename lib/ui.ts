@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import type * as Crypto from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
@@ -56,6 +56,8 @@ export function uiPage (): UiPage {
 
 /** A CSP hash source for an inline element's exact text. */
 function hashSource (text: string): string {
+  // node:crypto loaded here, with the page, not at import: a server nobody browses never needs it.
+  const { createHash } = require('node:crypto') as typeof Crypto
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`
 }
 

@@ -106,6 +106,8 @@ class ServerProcess {
   static async start (definition, config) {
     const port = await allocatePort(config)
     const args = [
+      // node's own flags for a measurement tool's comparison (bench/idle-rss.js); the bench passes none.
+      ...(config.nodeFlags ?? []),
       '--expose-gc', '--require', GC_PRELOAD,
       definition.script(config),
       ...(definition.args === undefined ? [] : definition.args(port, config))
