@@ -4,9 +4,11 @@
 // HTTPIPE_BASE_DIST=DIR also runs the five on another build (keys C0, O0, …; e.g. a copy of dist/ built
 // from an older commit inside this checkout, so that it finds node_modules), in the same slices;
 // ROUNDS (default 8) slices of 0.4 s per server and variant. SERVERS (default C,O,D,P,Q) picks the
-// servers; PROCS (default 1) runs that many processes of each and pools them: two processes of the
-// same Express server differ by up to 10 % in CPU per pair (JIT and heap state), far more than what
-// authorize and metrics cost, so O/C from one process each is mostly that difference.
+// servers; PROCS (default 1) runs that many processes of each and pools them: processes of the
+// same Express server differed by 5 to 30 % in CPU per pair on the loaded 2-core VM, far more than
+// what authorize and metrics cost, so O/C from one process each is mostly that difference. Keep the
+// servers few (SERVERS=C,O PROCS=3): each idles while the others take their slices, and with 16 the
+// first pairs after each idle gap cost far more.
 const path = require('node:path')
 const root = path.join(__dirname, '..')
 const { PairSession } = require(path.join(root, 'bench/lib/pair-loops.js'))
