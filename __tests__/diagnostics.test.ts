@@ -43,6 +43,10 @@ describe.each(adapters)('diagnostics_channel ($name)', ({ create }) => {
     expect(start).toMatchObject({ mode: 'queue', namespace: 'ns', channel: 'ch', producer: routed?.res, consumers: [routedConsumer?.res] })
     expect(end).toMatchObject({ mode: 'queue', outcome: 'delivered', bytes: 5, receivers: 1, error: undefined })
     expect(typeof end?.duration).toBe('number')
+    // Exactly the documented fields (what httpipe/metrics takes from a start is private to it).
+    expect(Object.keys(start ?? {}).sort()).toEqual(['channel', 'consumers', 'mode', 'namespace', 'producer', 'router'])
+    expect(Object.keys(end ?? {}).sort()).toEqual(['bytes', 'channel', 'consumers', 'duration', 'error', 'mode', 'namespace', 'outcome', 'producer', 'receivers', 'router'])
+    expect(JSON.stringify({ ...start, router: undefined, producer: undefined, consumers: undefined })).toBe('{"mode":"queue","namespace":"ns","channel":"ch"}')
     for (const [, message] of seen) expect(message.router).toBe(pipe)
   })
 

@@ -76,6 +76,43 @@ describe.each(adapters)('httpipeMetrics(pipe) ($name)', ({ create }) => {
     expect(parseMetrics(await registry.metrics()).httpipe_live_subscriptions).toBe(0)
   })
 
+  it('times each wait from its queue join: 0 s for one matched on arrival, a live subscriber only before its first message', async () => {
+    const { app, pipe } = create()
+    const registry = new Registry()
+    metrics = httpipeMetrics(pipe, { registry })
+    server = await listen(app)
+    const base = `${server.url}/channels`
+
+    // A producer that waits, its consumer matched on arrival: the wait is bounded by what the test saw.
+    const sent = performance.now()
+    const producer = send(`${base}/ns/ch`, 'POST', 'hello')
+    await waitUntil(() => pipe.stats().waitingProducers === 1)
+    expect((await send(`${base}/ns/ch`, 'GET')).body.toString()).toBe('hello')
+    const elapsed = (performance.now() - sent) / 1000
+    await producer
+    // A live pubsub subscription takes two messages: it waited before the first one only.
+    const live = open(`${base}/ns/feed?pubsub=true`, 'GET', { Accept: 'text/event-stream' })
+    await live.response
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    for (const body of ['one', 'two']) {
+      const published = await send(`${base}/ns/feed?pubsub=true`, 'POST', body)
+      expect(published.headers['x-httpipe-receivers']).toBe('1')
+    }
+
+    const values = parseMetrics(await registry.metrics())
+    expect(values['httpipe_wait_duration_seconds_count{role="producer"}']).toBe(1)
+    expect(values['httpipe_wait_duration_seconds_sum{role="producer"}']).toBeGreaterThan(0)
+    expect(values['httpipe_wait_duration_seconds_sum{role="producer"}']).toBeLessThanOrEqual(elapsed)
+    expect(values['httpipe_wait_duration_seconds_count{role="consumer"}']).toBe(1)
+    expect(values['httpipe_wait_duration_seconds_sum{role="consumer"}']).toBe(0)
+    expect(values['httpipe_wait_duration_seconds_bucket{le="0.001",role="consumer"}']).toBe(1)
+    expect(values['httpipe_wait_duration_seconds_count{role="subscriber"}']).toBe(1)
+    expect(values['httpipe_wait_duration_seconds_sum{role="subscriber"}']).toBeGreaterThan(0)
+    expect(values['httpipe_transfer_duration_seconds_count{mode="queue"}']).toBe(1)
+    expect(values['httpipe_transfer_duration_seconds_count{mode="pubsub"}']).toBe(2)
+    live.destroy()
+  })
+
   it('counts only its own router, and stop() unregisters', async () => {
     const mine = create()
     const other = create()

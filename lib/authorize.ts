@@ -101,17 +101,27 @@ export class AccessGate {
     return this.#pending.size
   }
 
-  /** Calls `allowed` once the hook lets the request through; answers it through `next` otherwise. */
-  check (req: IncomingMessage, res: ServerResponse, next: Next, access: HttpipeAccess, allowed: () => void): void {
+  /**
+   * Asks the hook about a request: `true` when it lets it through at once (the caller goes on in
+   * the same turn: a synchronous verdict costs no continuation), `false` when the request was
+   * answered (a denial or a throw, through `next`), or the pending verdict, for {@link wait}.
+   */
+  ask (req: IncomingMessage, res: ServerResponse, next: Next, access: HttpipeAccess): boolean | PromiseLike<HttpipeVerdict> {
     let verdict: HttpipeVerdict | PromiseLike<HttpipeVerdict>
     try {
       verdict = this.#authorize(req, access)
     } catch (err) {
-      return next(err)
+      next(err)
+      return false
     }
-    if (!isPromiseLike(verdict)) return this.#apply(verdict, req, res, next, access, allowed)
+    if (isPromiseLike(verdict)) return verdict
+    return this.#apply(verdict, req, res, next, access)
+  }
+
+  /** Holds a request while its verdict is pending: `allowed` once it lets it through, answered through `next` otherwise. */
+  wait (verdict: PromiseLike<HttpipeVerdict>, req: IncomingMessage, res: ServerResponse, next: Next, access: HttpipeAccess, allowed: () => void): void {
     const key = access.channel === undefined ? undefined : `${access.namespace}/${access.channel}`
-    this.#pending.hold(verdict, res, next, key, result => { this.#apply(result, req, res, next, access, allowed) })
+    this.#pending.hold(verdict, res, next, key, result => { if (this.#apply(result, req, res, next, access)) allowed() })
   }
 
   /** The namespaces among `namespaces` the hook allows `list` for, in order, to `send`. */
@@ -132,15 +142,17 @@ export class AccessGate {
     this.#pending.close()
   }
 
-  #apply (verdict: HttpipeVerdict, req: IncomingMessage, res: ServerResponse, next: Next, access: HttpipeAccess, allowed: () => void): void {
+  /** Whether the verdict lets the request through; it is answered through `next` if not. */
+  #apply (verdict: HttpipeVerdict, req: IncomingMessage, res: ServerResponse, next: Next, access: HttpipeAccess): boolean {
     if (verdict === true) {
       continueIfExpected(req, res)
-      return allowed()
+      return true
     }
     const error = denialError(verdict, access)
     // Nobody will read this body: only as much of it as the answer needs (see DENIED_LINGER).
     if (!(error instanceof TypeError)) lingerOnError(req, res, DENIED_LINGER)
     next(error)
+    return false
   }
 }
 

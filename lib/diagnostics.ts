@@ -103,57 +103,144 @@ export function routerOf (config: object): object {
   return router
 }
 
-/** A transfer being published: what its end needs of its start. */
-export interface PublishedTransfer {
-  readonly start: TransferStartMessage
-  readonly began: number
+/**
+ * What a transfer's start is told of a party that may have waited (a waiter, waiter.ts):
+ * `waitingSince` is when it began to wait (`performance.now()`), or `-1` when it did not (or
+ * nobody listened to `httpipe:transfer:start` then).
+ */
+export interface WaitingParty {
+  readonly res: ServerResponse
+  waitingSince: number
+}
+
+/**
+ * The start message of a published transfer, and what its end and the metrics need of it. A class
+ * with private fields, so that subscribers see exactly the documented fields, and one shape.
+ */
+class TransferStarted implements TransferStartMessage {
+  readonly router: object
+  readonly mode: 'queue' | 'pubsub'
+  readonly namespace: string
+  readonly channel: string
+  readonly producer: ServerResponse
+  readonly consumers: readonly ServerResponse[]
+  /** `performance.now()` at the start. */
+  readonly #began: number
+  /** How long (ms) the producer and each consumer waited: `-1` for one that did not. */
+  readonly #waits: readonly number[]
+
+  constructor (router: object, mode: 'queue' | 'pubsub', namespace: string, channel: string, producer: ServerResponse, consumers: readonly ServerResponse[], began: number, waits: readonly number[]) {
+    this.router = router
+    this.mode = mode
+    this.namespace = namespace
+    this.channel = channel
+    this.producer = producer
+    this.consumers = consumers
+    this.#began = began
+    this.#waits = waits
+  }
+
+  static waitsOf (message: object): readonly number[] | undefined {
+    return #waits in message ? message.#waits : undefined
+  }
+
+  static end (start: TransferStarted, bytes: number, error: Error | undefined, receivers: number): TransferEndMessage {
+    // Field by field, not `...start`: a spread followed by more properties is a slow path (about 2 µs
+    // against 0.05 for this literal), and with it V8 kept every message's objects (responses,
+    // requests) alive through young-generation GCs until a full one, and the heap tripled (the
+    // standalone server's RSS 56 -> 97 MB and 2x the CPU per message in a fan-out loop).
+    return {
+      router: start.router,
+      mode: start.mode,
+      namespace: start.namespace,
+      channel: start.channel,
+      producer: start.producer,
+      consumers: start.consumers,
+      outcome: error === undefined ? 'delivered' : 'failed',
+      bytes,
+      duration: performance.now() - start.#began,
+      error,
+      receivers
+    }
+  }
+}
+
+/** A transfer being published: its start message (what its end needs of it is kept there). */
+export type PublishedTransfer = TransferStartMessage
+
+/**
+ * How long (ms) the producer, then each consumer, of a `httpipe:transfer:start` message waited in
+ * its queue, `-1` for one that did not: for httpipe/metrics, which thus keeps nothing per waiting
+ * request. `undefined` for a message httpipe did not publish.
+ */
+export function waitsOf (message: TransferStartMessage): readonly number[] | undefined {
+  return TransferStarted.waitsOf(message)
+}
+
+/** When a party that begins to wait now began, for {@link WaitingParty.waitingSince}. */
+export function waitingSinceNow (): number {
+  return transferStart.hasSubscribers ? performance.now() : -1
 }
 
 /**
  * Publishes a transfer's start; `undefined` (and nothing allocated) when nobody listens to either
- * end. `consumers`: one response, or the waiters (anything with a `res`) of a broadcast.
+ * end. `producer`: a waiter, or a publisher's response (a publisher never waits). `consumers`: one
+ * waiter, or the waiters of a broadcast. Each waiter's wait is taken (and cleared: a live
+ * subscription waits only before its first message).
  */
 export function publishTransferStart (
   config: object,
   mode: 'queue' | 'pubsub',
   of: { readonly namespace: string, readonly channel: string },
-  producer: ServerResponse,
-  consumers: ServerResponse | ReadonlyArray<{ readonly res: ServerResponse }>
+  producer: WaitingParty | ServerResponse,
+  consumers: WaitingParty | readonly WaitingParty[]
 ): PublishedTransfer | undefined {
   if (!transferStart.hasSubscribers && !transferEnd.hasSubscribers) return undefined
-  const responses = Array.isArray(consumers) ? consumers.map(consumer => consumer.res) : [consumers as ServerResponse]
-  const start: TransferStartMessage = { router: routerOf(config), mode, namespace: of.namespace, channel: of.channel, producer, consumers: responses }
+  // One clock reading for the waits and the transfer's duration.
+  const now = performance.now()
+  let producerRes: ServerResponse
+  let producerWait = -1
+  if ('waitingSince' in producer) {
+    producerRes = producer.res
+    producerWait = waitedUntil(producer, now)
+  } else {
+    producerRes = producer
+  }
+  let responses: ServerResponse[]
+  let waits: number[]
+  if (Array.isArray(consumers)) {
+    const parties = consumers as readonly WaitingParty[]
+    responses = new Array<ServerResponse>(parties.length)
+    waits = new Array<number>(parties.length + 1)
+    waits[0] = producerWait
+    for (let i = 0; i < parties.length; i++) {
+      const party = parties[i] as WaitingParty
+      responses[i] = party.res
+      waits[i + 1] = waitedUntil(party, now)
+    }
+  } else {
+    const party = consumers as WaitingParty
+    responses = [party.res]
+    waits = [producerWait, waitedUntil(party, now)]
+  }
+  const start = new TransferStarted(routerOf(config), mode, of.namespace, of.channel, producerRes, responses, now, waits)
   if (transferStart.hasSubscribers) transferStart.publish(start)
-  return { start, began: performance.now() }
+  return start
+}
+
+function waitedUntil (party: WaitingParty, now: number): number {
+  const since = party.waitingSince
+  if (since < 0) return -1
+  party.waitingSince = -1
+  return now - since
 }
 
 export function publishTransferEnd (published: PublishedTransfer | undefined, bytes: number, error: Error | undefined, receivers: number): void {
   if (published === undefined || !transferEnd.hasSubscribers) return
-  const { start } = published
-  // Field by field, not `...start`: a spread followed by more properties is a slow path (about 2 µs
-  // against 0.05 for this literal), and with it V8 kept every message's objects (responses,
-  // requests) alive through young-generation GCs until a full one, and the heap tripled (the
-  // standalone server's RSS 56 -> 97 MB and 2x the CPU per message in a fan-out loop).
-  const message: TransferEndMessage = {
-    router: start.router,
-    mode: start.mode,
-    namespace: start.namespace,
-    channel: start.channel,
-    producer: start.producer,
-    consumers: start.consumers,
-    outcome: error === undefined ? 'delivered' : 'failed',
-    bytes,
-    duration: performance.now() - published.began,
-    error,
-    receivers
-  }
-  transferEnd.publish(message)
+  transferEnd.publish(TransferStarted.end(published as TransferStarted, bytes, error, receivers))
 }
 
-/** `next` that publishes each error first: wrapped only while someone listens. */
-export function reportingNext (router: object, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): (err?: unknown) => void {
-  return function reportingNext (err?: unknown) {
-    if (err !== undefined && requestError.hasSubscribers) requestError.publish({ router, req, res, error: err } satisfies RequestErrorMessage)
-    next(err)
-  }
+/** Publishes an error passed to `next(err)` for a request, if anyone listens. */
+export function publishRequestError (router: object, req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  if (requestError.hasSubscribers) requestError.publish({ router, req, res, error } satisfies RequestErrorMessage)
 }

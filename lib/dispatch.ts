@@ -45,9 +45,11 @@ export class Dispatcher {
   }
 
   handle (req: IncomingMessage, res: ServerResponse, hostNext: Next): void {
-    // Any error to a producer may find it still uploading: one place makes sure it is read.
-    let next = req.method === 'POST' || req.method === 'PUT' ? lingeringNext(req, res, hostNext) : hostNext
-    if (diagnostics.requestError.hasSubscribers) next = diagnostics.reportingNext(diagnostics.routerOf(this.#config), req, res, next)
+    // Any error to a producer may find it still uploading: one place makes sure it is read. And
+    // each error is published, while someone listens. One wrapper at most per request.
+    const producing = req.method === 'POST' || req.method === 'PUT'
+    const reporting = diagnostics.requestError.hasSubscribers
+    const next = producing || reporting ? answeringNext(reporting ? diagnostics.routerOf(this.#config) : undefined, producing, req, res, hostNext) : hostNext
     // The request at once: Node's parser goes on working on it (the body, its end) as it waits.
     // Its response only when its transfer starts (it is left alone until then): that keeps the
     // memory a waiting request costs down. See object-shape.ts for why. Not a live subscriber's
@@ -67,7 +69,9 @@ export class Dispatcher {
     const access = this.#gate === undefined && !routed ? undefined : accessOf(route, query, req.method)
     if (access !== undefined && routed) diagnostics.requestRouted.publish({ router: diagnostics.routerOf(this.#config), req, res, access })
     if (access === undefined || this.#gate === undefined) return this.#route(req, res, next, route, query)
-    this.#gate.check(req, res, next, access, () => { this.#route(req, res, next, route, query) })
+    const verdict = this.#gate.ask(req, res, next, access)
+    if (verdict === true) return this.#route(req, res, next, route, query)
+    if (verdict !== false) this.#gate.wait(verdict, req, res, next, access, () => { this.#route(req, res, next, route, query) })
   }
 
   /** Answers `authorize` verdicts still pending with 503 (close()). */
@@ -146,10 +150,16 @@ export class Dispatcher {
   }
 }
 
-/** `next` for a producer: an error answer is preceded by lingerOnError() (see linger.ts). */
-function lingeringNext (req: IncomingMessage, res: ServerResponse, next: Next): Next {
-  return function lingeringNext (err?: unknown) {
-    if (err !== undefined) lingerOnError(req, res)
+/**
+ * `next` that publishes each error first when `router` is given (diagnostics.ts), and for a
+ * producer (`linger`) precedes an error answer with lingerOnError() (see linger.ts).
+ */
+function answeringNext (router: object | undefined, linger: boolean, req: IncomingMessage, res: ServerResponse, next: Next): Next {
+  return function answeringNext (err?: unknown) {
+    if (err !== undefined) {
+      if (router !== undefined) diagnostics.publishRequestError(router, req, res, err)
+      if (linger) lingerOnError(req, res)
+    }
     next(err)
   }
 }

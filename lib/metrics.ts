@@ -1,9 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import type { ServerResponse } from 'node:http'
 import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client'
 import type { HttpipeControls } from './core'
-import { TalliedHistogram, type Tally } from './metrics-histogram'
-import { CHANNELS, type LiveStartMessage, type RequestErrorMessage, type TransferEndMessage, type TransferStartMessage, type WaitStartMessage } from './diagnostics'
+import { TalliedHistogram } from './metrics-histogram'
+import { CHANNELS, waitsOf, type LiveStartMessage, type RequestErrorMessage, type TransferEndMessage, type TransferStartMessage } from './diagnostics'
 
 export interface HttpipeMetricsOptions {
   /** Where the metrics are registered. Default: prom-client's global `register`. */
@@ -109,37 +108,31 @@ export function httpipeMetrics (pipe: HttpipeControls, options: HttpipeMetricsOp
     }
   })
 
-  const waitingSince = new WeakMap<ServerResponse, number>()
   // Looked up once: each is observed into per pair.
   const producerWaits = waits.tally('producer')
   const consumerWaits = waits.tally('consumer')
   const subscriberWaits = waits.tally('subscriber')
   const queueDurations = durations.tally('queue')
   const pubsubDurations = durations.tally('pubsub')
-  const observeWait = (tally: Tally, res: ServerResponse, now: number, always: boolean): void => {
-    const since = waitingSince.get(res)
-    if (since === undefined) {
-      if (always) tally.observe(0)
-      return
-    }
-    waitingSince.delete(res)
-    tally.observe((now - since) / 1000)
-  }
   const handlers: Record<string, (message: unknown) => void> = {
-    [CHANNELS.waitStart]: message => {
-      const { router, res } = message as WaitStartMessage
-      if (router === pipe) waitingSince.set(res, performance.now())
-    },
+    // The waits come with the start (diagnostics.ts waitsOf): nothing is kept per waiting
+    // response, and `httpipe:wait:start` is not subscribed to (a WeakMap keyed by responses, set
+    // there, was the costliest thing these metrics did per pair).
     [CHANNELS.transferStart]: message => {
-      const { router, mode, producer, consumers } = message as TransferStartMessage
-      if (router !== pipe) return
-      const now = performance.now()
+      const start = message as TransferStartMessage
+      if (start.router !== pipe) return
+      const waited = waitsOf(start)
+      if (waited === undefined) return
+      if (start.mode === 'queue') {
+        // One matched on arrival (-1) waited 0 s.
+        producerWaits.observe(Math.max(waited[0] as number, 0) / 1000)
+        for (let i = 1; i < waited.length; i++) consumerWaits.observe(Math.max(waited[i] as number, 0) / 1000)
+        return
+      }
       // A publisher never waits; a live pubsub subscription waited only before its first message.
-      if (mode === 'queue') {
-        observeWait(producerWaits, producer, now, true)
-        for (const res of consumers) observeWait(consumerWaits, res, now, true)
-      } else {
-        for (const res of consumers) observeWait(subscriberWaits, res, now, false)
+      for (let i = 1; i < waited.length; i++) {
+        const ms = waited[i] as number
+        if (ms >= 0) subscriberWaits.observe(ms / 1000)
       }
     },
     [CHANNELS.transferEnd]: message => {

@@ -92,7 +92,7 @@ export class TransferRunner {
     const { source } = producer
     const events = consumer.live ? new EventCollector(key, this.#config.eventSize, consumer.res) : undefined
     const progress = this.#track(transfer, source, 1, false)
-    const published = diagnostics.publishTransferStart(this.#config, 'queue', transfer, producer.res, consumer.res)
+    const published = diagnostics.publishTransferStart(this.#config, 'queue', transfer, producer, consumer)
     // A producer whose client may have left unseen while it waited (Node had stopped reading its
     // connection) is probed now: such a client resets the connection, so the transfer fails (the
     // consumer is cut off) instead of delivering a departed producer's message. What its kernel had

@@ -34,6 +34,8 @@ abstract class WaiterBase {
   probed = false
   /** It waited in a queue (it was not matched the moment it arrived). */
   waited = false
+  /** When it began to wait, for `httpipe:transfer:start` (diagnostics.ts `WaitingParty`); `-1`: not timed. */
+  waitingSince = -1
 
   constructor (exchange: Exchange, readonly route: ChannelRoute) {
     this.req = exchange.req

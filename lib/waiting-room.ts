@@ -115,6 +115,8 @@ export class WaitingRoom {
   #watch (waiter: Waiter, ticket: WaiterTicket, timeout: number): void {
     waiter.ticket = ticket
     waiter.waited = true
+    // Timed here rather than by a subscriber keeping a map of waiting responses (the metrics did).
+    waiter.waitingSince = diagnostics.waitingSinceNow()
     if (diagnostics.waitStart.hasSubscribers) {
       const { namespace, channel } = waiter.route
       diagnostics.waitStart.publish({ router: diagnostics.routerOf(this.#config), req: waiter.req, res: waiter.res, role: waiter.role, namespace, channel })
