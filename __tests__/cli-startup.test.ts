@@ -9,16 +9,25 @@ interface Loaded {
 }
 
 /**
- * What the standalone server has loaded once main() has set it up (everything it loads at start is
- * loaded synchronously by then; requests load the rest), in a fresh process that exits right after.
+ * What the standalone server has loaded once it listens (requests load the rest), in a fresh process
+ * that exits right after.
  */
 async function loadedAtStart (args: readonly string[]): Promise<Loaded> {
+  // Read once the server listens and its listening line is out: whatever that loads counts too.
   const script = `
+    const net = require('node:net')
+    const listen = net.Server.prototype.listen
+    net.Server.prototype.listen = function (...args) {
+      this.once('listening', () => { setImmediate(report) })
+      return listen.apply(this, args)
+    }
+    function report () {
+      const builtins = process.moduleLoadList.filter(name => name.startsWith('NativeModule ')).map(name => name.slice(13))
+      process.stderr.write(JSON.stringify({ files: Object.keys(require.cache), builtins }))
+      process.exit(0)
+    }
     const { main } = require(${JSON.stringify(CLI)})
     main(${JSON.stringify(['--host', '127.0.0.1', '--port', '0', ...args])})
-    const builtins = process.moduleLoadList.filter(name => name.startsWith('NativeModule ')).map(name => name.slice(13))
-    process.stderr.write(JSON.stringify({ files: Object.keys(require.cache), builtins }))
-    process.exit(0)
   `
   const { code, stderr } = await run(process.execPath, ['-e', script])
   expect(code).toBe(0)

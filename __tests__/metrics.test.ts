@@ -91,12 +91,15 @@ describe.each(adapters)('httpipeMetrics(pipe) ($name)', ({ create }) => {
     const elapsed = (performance.now() - sent) / 1000
     await producer
     // A live pubsub subscription takes two messages: it waited before the first one only.
+    const subscribed = performance.now()
     const live = open(`${base}/ns/feed?pubsub=true`, 'GET', { Accept: 'text/event-stream' })
     await live.response
     await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    let untilFirst = 0
     for (const body of ['one', 'two']) {
       const published = await send(`${base}/ns/feed?pubsub=true`, 'POST', body)
       expect(published.headers['x-httpipe-receivers']).toBe('1')
+      untilFirst ||= (performance.now() - subscribed) / 1000
     }
 
     const values = parseMetrics(await registry.metrics())
@@ -108,6 +111,7 @@ describe.each(adapters)('httpipeMetrics(pipe) ($name)', ({ create }) => {
     expect(values['httpipe_wait_duration_seconds_bucket{le="0.001",role="consumer"}']).toBe(1)
     expect(values['httpipe_wait_duration_seconds_count{role="subscriber"}']).toBe(1)
     expect(values['httpipe_wait_duration_seconds_sum{role="subscriber"}']).toBeGreaterThan(0)
+    expect(values['httpipe_wait_duration_seconds_sum{role="subscriber"}']).toBeLessThanOrEqual(untilFirst)
     expect(values['httpipe_transfer_duration_seconds_count{mode="queue"}']).toBe(1)
     expect(values['httpipe_transfer_duration_seconds_count{mode="pubsub"}']).toBe(2)
     live.destroy()

@@ -315,7 +315,13 @@ describe('dist/index.js', () => {
       httpipe(); createHandler()
       const before = ${loaded}
       const serving = serve('http://127.0.0.1:9/res/a/b', (req, res) => { res.end() }, { workers: 1 })
-      setTimeout(() => { console.log(JSON.stringify([before, ${loaded}])); serving.close() }, 200)`], ROOT)
+      // The workers start once serve()'s own server listens: report as soon as undici is in, or give up after 5 s.
+      const deadline = Date.now() + 5000
+      const report = () => {
+        if (${loaded} === 0 && Date.now() < deadline) { setImmediate(report); return }
+        console.log(JSON.stringify([before, ${loaded}])); serving.close()
+      }
+      report()`], ROOT)
     const [before, after] = JSON.parse(stdout) as [number, number]
     expect(before).toBe(0)
     expect(after).toBeGreaterThan(0)

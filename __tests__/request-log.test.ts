@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { get } from 'node:http'
 import { afterEach, describe, expect, it } from '@jest/globals'
 import pino from 'pino'
 import { createStandaloneServer } from '../lib/server'
@@ -33,9 +34,11 @@ const requests = (lines: ReadonlyArray<Record<string, unknown>>): Array<Record<s
 
 describe('requestLog', () => {
   it('writes one line per request: action, namespace, the channel hashed, bytes, wait and transfer ms', async () => {
-    const { url, lines } = await start()
+    const { url, lines, pipe } = await start()
     const consumer = send(`${url}/ns/ch`, 'GET')
-    await waitUntil(async () => (await send(`${url}/ns`, 'GET')).status === 200)
+    // Waited for on the router, not by listing: each listing tried too early would log a line of its own.
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    expect((await send(`${url}/ns`, 'GET')).status).toBe(200)
     expect((await send(`${url}/ns/ch`, 'POST', 'hello')).status).toBe(200)
     expect((await consumer).status).toBe(200)
     // A second pair on the same channel gets the same hash, and another channel another one.
@@ -59,6 +62,39 @@ describe('requestLog', () => {
     const refused = requests(lines).find(line => line.status === 405)
     expect(refused).toMatchObject({ method: 'PATCH', error: 'method.not.allowed' })
     expect(refused?.channel).toBeUndefined()
+  })
+
+  it('counts the bytes of a 1 MiB pair, and marks both sides of a pair whose producer left mid-body', async () => {
+    const { url, lines, pipe } = await start(true)
+    const MiB = 1024 * 1024
+    const consumer = send(`${url}/ns/big`, 'GET')
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    expect((await send(`${url}/ns/big`, 'POST', Buffer.alloc(MiB, 'b'))).status).toBe(200)
+    expect((await consumer).body.length).toBe(MiB)
+    await waitUntil(() => requests(lines).length === 2)
+    const sorted = requests(lines).map(line => [line.action, line.status, line.bytes, line.aborted]).sort()
+    expect(sorted).toEqual([['consume', 200, MiB, undefined], ['produce', 200, MiB, undefined]])
+    // A producer that declares 1 MiB, sends 256 KiB (past the socket buffers) and goes away once
+    // the consumer has all of it.
+    let received = 0
+    const cutConsumer = new Promise<boolean>((resolve, reject) => {
+      let began = false
+      get(`${url}/ns/cut`, res => {
+        began = true
+        res.on('data', (chunk: Buffer) => { received += chunk.length })
+        res.once('close', () => { resolve(res.complete) })
+      }).once('error', err => { if (began) resolve(false); else reject(err) })
+    })
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    const producer = open(`${url}/ns/cut`, 'POST', { 'Content-Length': MiB })
+    await producer.write(Buffer.alloc(256 * 1024, 'c'))
+    await waitUntil(() => received === 256 * 1024)
+    producer.destroy()
+    expect(await cutConsumer).toBe(false)
+    await waitUntil(() => requests(lines).length === 4)
+    const sides = requests(lines).filter(line => line.channel === 'cut')
+    expect(sides.find(line => line.method === 'POST')).toMatchObject({ action: 'produce', bytes: 256 * 1024, aborted: true })
+    expect(sides.find(line => line.method === 'GET')).toMatchObject({ action: 'consume', status: 200, bytes: 256 * 1024, aborted: true })
   })
 
   it('names channels with channelNames, sums a live subscription, and marks a request whose client left', async () => {
