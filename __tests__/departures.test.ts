@@ -280,7 +280,12 @@ describe('a waiting producer that vanishes with a body larger than the socket bu
         ? ['/usr/bin/python3', ['-c', `import requests;r=requests.put(${JSON.stringify(url)},data=open(${JSON.stringify(file)},'rb'));print(r.status_code)`]]
         : [process.execPath, ['-e', `fetch(${JSON.stringify(url)},{method:'PUT',body:require('fs').readFileSync(${JSON.stringify(file)})}).then(r=>console.log(r.status),e=>console.log('error',e.cause?.message??e.message))`]]
     const producer = run(...command)
-    await waitUntil(() => pipe.stats().waitingProducers === 1)
+    // A client that cannot start (Python without Debian's python3-requests) says why, instead of
+    // a wait that times out.
+    let exited: Awaited<typeof producer> | undefined
+    producer.then(result => { exited = result }, () => {})
+    await waitUntil(() => exited !== undefined || pipe.stats().waitingProducers === 1, 10000, `the ${name} producer to send its head`)
+    expect(exited?.stderr).toBeUndefined()
     // Probed every 20 ms: ten interim responses (or their bytes: 103 is longer than 100) before the
     // match, and one at it.
     await waitUntil(() => (arrived?.socket.bytesWritten ?? 0) >= 10 * 'HTTP/1.1 100 Continue\r\n\r\n'.length)
