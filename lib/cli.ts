@@ -13,6 +13,9 @@ import type { TokenAccess, Tokens } from './token-file'
 import { SHUTDOWN_GRACE_MS, shutdown } from './shutdown'
 import type * as TlsFiles from './tls-files'
 
+/** How long an exiting server waits for its last log lines to be written. */
+const LOG_DRAIN_MS = 1000
+
 export { parseCli, type CliCommand, type CliSettings } from './cli-args'
 
 function version (): string {
@@ -65,7 +68,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
   }
 
   const { port, host, tls, authFile, anonymous, log } = command.settings
-  const { logger, requests } = createLoggers(log.level, log.format)
+  const { logger, requests, drain } = createLoggers(log.level, log.format)
   let access: TokenAccess | undefined
   let metrics: { endpoint: MetricsEndpoint, attach: (pipe: StandaloneServer['pipe']) => void } | undefined
   let options = command.settings.options
@@ -98,7 +101,7 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     return
   }
   const { server, pipe } = standalone
-  logs.requests = requestLog(requests, pipe, log.channelNames)
+  if (requests !== undefined) logs.requests = requestLog(requests, pipe, log.channelNames)
   metrics?.attach(pipe)
   const unwatchTokens = access === undefined || authFile === undefined ? () => {} : watchTokens(access, authFile, logger)
   server.on('error', err => {
@@ -125,12 +128,18 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
     unwatch()
     unwatchTokens()
     const done = 'closeIdleConnections' in server ? shutdown(server, pipe) : shutdownSecure(server, pipe, closers)
+    const exit = (code: number): void => {
+      // Lines still being written finish first, but a log reader that stopped reading cannot
+      // keep the process from exiting.
+      const late = setTimeout(() => process.exit(code), LOG_DRAIN_MS)
+      void drain().then(() => { clearTimeout(late); process.exit(code) })
+    }
     done.then(() => {
       logger.info('httpipe: shut down')
-      process.exit(0)
+      exit(0)
     }, (err: unknown) => {
       logger.error({ err }, 'httpipe: shutdown failed')
-      process.exit(1)
+      exit(1)
     })
   }
   process.on('SIGINT', stop)

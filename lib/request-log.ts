@@ -3,6 +3,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import pino, { type Logger, type LevelWithSilent } from 'pino'
 import { CHANNELS, type RequestErrorMessage, type RequestRoutedMessage, type TransferEndMessage, type TransferStartMessage, type WaitStartMessage } from './diagnostics'
+import { LogSink } from './log-sink'
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 export type LogFormat = 'json' | 'pretty'
@@ -13,36 +14,39 @@ export type LogFormat = 'json' | 'pretty'
  */
 const REDACT = ['authorization', 'cookie', 'token', '*.authorization', '*.cookie', '*.token', 'headers.authorization', 'headers.cookie', 'req.headers.authorization', 'req.headers.cookie']
 
+export interface Loggers {
+  /** Startup, shutdown and reloads; redacts secrets. */
+  readonly logger: Logger
+  /** The request log's, or undefined when the level leaves its lines out (above `info`). */
+  readonly requests: Logger | undefined
+  /** Resolves once every line so far has been written (the process may exit then). */
+  readonly drain: () => Promise<void>
+}
+
 /**
  * The standalone server's loggers, writing to one destination: JSON lines on stdout, or one
  * readable line each with `pretty`. `logger` (startup, shutdown, reloads) redacts secrets;
  * `requests` does not, because the request line is built here from fixed fields that never hold
  * one, and pino's redaction doubled the cost of each line (16-19 us against 9 in a microbenchmark),
- * which at two lines per pair was a large share of a small message's CPU.
+ * which at one line per request was a large share of a small message's CPU.
  */
-export function createLoggers (level: LevelWithSilent, format: LogFormat): { readonly logger: Logger, readonly requests: Logger } {
+export function createLoggers (level: LevelWithSilent, format: LogFormat): Loggers {
   const redacted = { level, redact: { paths: REDACT, censor: '[redacted]' } }
+  let destination: { write: (line: string) => void }
+  let drain = async (): Promise<void> => {}
   if (format === 'json') {
-    // Asynchronous and buffered up to 4 KiB, so that the lines of a busy second share write calls
-    // (a write per line was about 45 us of the main thread's time per small message, and the
-    // biggest part of what the standalone server spent beyond the baseline in a fan-out loop); at
-    // most 100 ms late when traffic is low; flushed when the process exits, so the shutdown line
-    // and what precedes it are never lost.
-    const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 })
-    setInterval(() => {
-      try {
-        destination.flush()
-      } catch {}
-    }, 100).unref()
-    process.once('exit', () => {
-      try {
-        destination.flushSync()
-      } catch {}
-    })
-    return { logger: pino(redacted, destination), requests: pino({ level }, destination) }
+    // Batched (a write per line was about 45 us of the main thread's time per small message) and
+    // outside the heap until written: see LogSink. Flushed when the process exits, so the shutdown
+    // line and what precedes it are never lost.
+    const sink = new LogSink(1)
+    process.once('exit', () => { sink.flushSync() })
+    destination = sink
+    drain = () => sink.drain()
+  } else {
+    destination = { write: (line: string) => { process.stdout.write(prettyLine(line)) } }
   }
-  const pretty = { write: (line: string) => { process.stdout.write(prettyLine(line)) } }
-  return { logger: pino(redacted, pretty), requests: pino({ level }, pretty) }
+  const logger = pino(redacted, destination)
+  return { logger, requests: logger.isLevelEnabled('info') ? pino({ level }, destination) : undefined, drain }
 }
 
 const LEVEL_NAMES: Readonly<Record<number, string>> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
@@ -162,11 +166,18 @@ export function requestLog (logger: Logger, router: object, channelNames: boolea
     res.on('close', onClose)
   }
 
+  // A consumer's response closes as its transfer ends, a turn before the transfer's end message
+  // carries the bytes: lines are written once that turn has passed, all of a turn's in one Immediate.
+  let closed: ServerResponse[] = []
   // One listener for every response (`this`): no closure per request.
   function onClose (this: ServerResponse): void {
-    // A consumer's response closes as its transfer ends, a turn before the transfer's end message
-    // carries the bytes: written once that turn has passed.
-    setImmediate(write, this)
+    if (closed.push(this) === 1) setImmediate(writeClosed)
+  }
+
+  function writeClosed (): void {
+    const responses = closed
+    closed = []
+    for (const res of responses) write(res)
   }
 
   function write (res: ServerResponse): void {
@@ -174,6 +185,7 @@ export function requestLog (logger: Logger, router: object, channelNames: boolea
     if (entry === undefined) return
     // One line, whatever else a response emits.
     entries.set(res, undefined)
+    const now = performance.now()
     const line: Record<string, unknown> = {
       method: entry.method,
       status: res.headersSent ? res.statusCode : undefined,
@@ -181,9 +193,9 @@ export function requestLog (logger: Logger, router: object, channelNames: boolea
       namespace: entry.namespace,
       channel: entry.channel,
       bytes: entry.bytes,
-      waitMs: round(entry.waitMs ?? (entry.waitStart === undefined ? undefined : performance.now() - entry.waitStart)),
+      waitMs: round(entry.waitMs ?? (entry.waitStart === undefined ? undefined : now - entry.waitStart)),
       transferMs: round(entry.transferMs),
-      ms: round(performance.now() - entry.start),
+      ms: round(now - entry.start),
       error: entry.error,
       // The response did not finish: the client left, or it was cut off.
       aborted: res.writableFinished ? undefined : true
