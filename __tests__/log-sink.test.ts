@@ -59,6 +59,17 @@ describe('LogSink', () => {
     closeSync(fd)
   })
 
+  it('to a regular file, writes 4 KiB or more in place, without waiting for another turn', () => {
+    const { path, fd } = file()
+    const sink = new LogSink(fd)
+    const line = `${'x'.repeat(99)}\n`
+    for (let i = 0; i < 41; i++) sink.write(line)
+    // 4100 bytes: past the batch size, so written within the last call.
+    expect(readFileSync(path, 'utf8')).toBe(line.repeat(41))
+    sink.flushSync()
+    closeSync(fd)
+  })
+
   it('flushSync writes what waits at once (the process is exiting)', () => {
     const { path, fd } = file()
     const sink = new LogSink(fd)
