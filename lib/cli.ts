@@ -132,7 +132,8 @@ export function main (argv: readonly string[] = process.argv.slice(2), env: Node
       // Lines still being written finish first, but a log reader that stopped reading cannot
       // keep the process from exiting.
       const late = setTimeout(() => process.exit(code), LOG_DRAIN_MS)
-      void drain().then(() => { clearTimeout(late); process.exit(code) })
+      const drained = (): void => { clearTimeout(late); process.exit(code) }
+      drain().then(drained, drained)
     }
     done.then(() => {
       logger.info('httpipe: shut down')
