@@ -33,6 +33,22 @@ describe.each(adapters)('live subscriptions ($name)', ({ create }) => {
   afterEach(() => { jest.useRealTimers() })
   const { start } = useServer(create, '/channels/chat/room')
 
+  // First in this file: the keep-alive timer is one for all of the module's subscriptions, so one
+  // that an earlier test left unreleased would keep a real timer running and hide this test's own.
+  it('lets go of a subscription that closes: the shared keep-alive timer stops with the last one', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] })
+    const { url, pipe } = await start()
+    const lives = [await subscribe(url), await subscribe(`${url}?pubsub=true`)]
+    await waitUntil(() => pipe.stats().waitingConsumers === 2)
+    lives[0]?.close()
+    await waitUntil(() => pipe.stats().waitingConsumers === 1)
+    await jest.advanceTimersByTimeAsync(15_000)
+    await waitUntil(() => lives[1]?.text().endsWith(': keep-alive\n\n') === true)
+    lives[1]?.close()
+    await waitUntil(() => pipe.stats().waitingConsumers === 0)
+    expect(jest.getTimerCount()).toBe(0)
+  })
+
   it('streams message after message as server-sent events, multi-line text as data lines', async () => {
     const { url, pipe } = await start()
     const live = await subscribe(url)

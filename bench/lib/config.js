@@ -56,7 +56,7 @@ const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] buil
   --servers LIST            comma list of A,B,C,D,S,E,O,P,Q or node,express,httpipe-express,httpipe-cli,node-sse,
                             express-sse,httpipe-express-observed,httpipe-cli-observed,httpipe-cli-silent (default all;
                             S and E, the SSE fan-out baselines, run only in the fanout scenario, A and B never do;
-                            O, P and Q only in the observe scenario)
+                            O, P and Q only in the observe scenario; S7 and D1, memory probes for fanout, only when named)
   --scenarios LIST          comma list of ${ALL_SCENARIOS.join(',')} (default all)
   --bulk-size SIZE          bulk transfer size, e.g. 2GiB (full: 2GiB)
   --verify-size SIZE        sha256-verified transfer size (full: 64MiB)

@@ -59,7 +59,7 @@ function ratioColumns (servers) {
   const columns = []
   if (present.has('A')) for (const key of ['B', 'C', 'D']) if (present.has(key)) columns.push([key, 'A'])
   if (present.has('B') && present.has('C')) columns.push(['C', 'B'])
-  if (present.has('S')) for (const key of ['C', 'D']) if (present.has(key)) columns.push([key, 'S'])
+  if (present.has('S')) for (const key of ['C', 'D', 'S7', 'D1']) if (present.has(key)) columns.push([key, 'S'])
   if (present.has('E') && present.has('C')) columns.push(['C', 'E'])
   if (present.has('S') && present.has('E')) columns.push(['E', 'S'])
   return columns

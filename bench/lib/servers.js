@@ -32,6 +32,18 @@ const SERVER_DEFINITIONS = [
     requires: (config) => path.join(config.dist, 'cli.js')
   },
   { key: 'S', id: 'node-sse', label: 'node:http SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'node-sse.js') },
+  // Probes for the fanout scenario's memory (run only when named): how much of D's peak over S's is
+  // V8 sizing its young generation by what survives at start, not D's fan-out.
+  { key: 'S7', id: 'node-sse-retaining', label: 'S + 0.7 MB held from start', script: () => path.join(BENCH_DIR, 'servers', 'node-sse-retaining.js') },
+  {
+    key: 'D1',
+    id: 'httpipe-cli-semi1',
+    label: 'D, young generation at most 1 MB',
+    nodeFlags: ['--max-semi-space-size=1'],
+    script: (config) => path.join(config.dist, 'cli.js'),
+    args: (port, config) => ['--port', String(port), '--host', '127.0.0.1', ...config.cliArgs],
+    requires: (config) => path.join(config.dist, 'cli.js')
+  },
   { key: 'E', id: 'express-sse', label: 'Express SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'express-sse.js') },
   // For the observe scenario: C and D with a synchronous allow-all authorize and metrics on, and D without its request log.
   {
@@ -108,6 +120,7 @@ class ServerProcess {
     const args = [
       // node's own flags for a measurement tool's comparison (bench/idle-rss.js); the bench passes none.
       ...(config.nodeFlags ?? []),
+      ...(definition.nodeFlags ?? []),
       '--expose-gc', '--require', GC_PRELOAD,
       definition.script(config),
       ...(definition.args === undefined ? [] : definition.args(port, config))

@@ -236,7 +236,7 @@ const STALLED_METRICS = [
 
 module.exports = {
   id: 'fanout',
-  servers: ['S', 'E', 'C', 'D'],
+  servers: ['S', 'E', 'C', 'D', 'S7', 'D1'],
   descriptorsNeeded,
   title: 'fanout: one publisher to many live (text/event-stream) pubsub subscribers',
   description: 'Closed loop: each message is published once every subscriber has the previous one. messages delivered/s counts ' +
