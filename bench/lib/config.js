@@ -53,8 +53,9 @@ const HELP = `Usage: node bench/run.js [flags]    (npm run bench -- [flags] buil
 
   --quick                   smoke-test preset (1 round, small sizes, short runs; under ~2 minutes)
   --rounds N                rounds of A B C D per measurement (full: 3)
-  --servers LIST            comma list of A,B,C,D,S,E,O,P,Q or node,express,httpipe-express,httpipe-cli,node-sse,
-                            express-sse,httpipe-express-observed,httpipe-cli-observed,httpipe-cli-silent (default all;
+  --servers LIST            comma list of A,B,C,D,S,E,O,P,Q,S7,D1 or node,express,httpipe-express,httpipe-cli,node-sse,
+                            express-sse,httpipe-express-observed,httpipe-cli-observed,httpipe-cli-silent,node-sse-retaining,
+                            httpipe-cli-semi1 (default all but S7 and D1;
                             S and E, the SSE fan-out baselines, run only in the fanout scenario, A and B never do;
                             O, P and Q only in the observe scenario; S7 and D1, memory probes for fanout, only when named)
   --scenarios LIST          comma list of ${ALL_SCENARIOS.join(',')} (default all)
