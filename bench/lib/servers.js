@@ -13,6 +13,15 @@ const BENCH_DIR = path.join(__dirname, '..')
 const GC_PRELOAD = path.join(BENCH_DIR, 'servers', 'gc-on-signal.js')
 const STDERR_TAIL_BYTES = 4096
 
+const HTTPIPE_CLI = {
+  key: 'D',
+  id: 'httpipe-cli',
+  label: 'httpipe CLI',
+  script: (config) => path.join(config.dist, 'cli.js'),
+  args: (port, config) => ['--port', String(port), '--host', '127.0.0.1', ...config.cliArgs],
+  requires: (config) => path.join(config.dist, 'cli.js')
+}
+
 const SERVER_DEFINITIONS = [
   { key: 'A', id: 'node', label: 'node:http relay', script: () => path.join(BENCH_DIR, 'servers', 'node-relay.js') },
   { key: 'B', id: 'express', label: 'Express relay', script: () => path.join(BENCH_DIR, 'servers', 'express-relay.js') },
@@ -23,27 +32,12 @@ const SERVER_DEFINITIONS = [
     script: () => path.join(BENCH_DIR, 'servers', 'httpipe-express.js'),
     requires: (config) => path.join(config.dist, 'index.js')
   },
-  {
-    key: 'D',
-    id: 'httpipe-cli',
-    label: 'httpipe CLI',
-    script: (config) => path.join(config.dist, 'cli.js'),
-    args: (port, config) => ['--port', String(port), '--host', '127.0.0.1', ...config.cliArgs],
-    requires: (config) => path.join(config.dist, 'cli.js')
-  },
+  HTTPIPE_CLI,
   { key: 'S', id: 'node-sse', label: 'node:http SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'node-sse.js') },
   // Probes for the fanout scenario's memory (run only when named): how much of D's peak over S's is
   // V8 sizing its young generation by what survives at start, not D's fan-out.
   { key: 'S7', id: 'node-sse-retaining', label: 'S + 0.7 MB held from start', script: () => path.join(BENCH_DIR, 'servers', 'node-sse-retaining.js') },
-  {
-    key: 'D1',
-    id: 'httpipe-cli-semi1',
-    label: 'D, young generation at most 1 MB',
-    nodeFlags: ['--max-semi-space-size=1'],
-    script: (config) => path.join(config.dist, 'cli.js'),
-    args: (port, config) => ['--port', String(port), '--host', '127.0.0.1', ...config.cliArgs],
-    requires: (config) => path.join(config.dist, 'cli.js')
-  },
+  { ...HTTPIPE_CLI, key: 'D1', id: 'httpipe-cli-semi1', label: 'D, young generation at most 1 MB', nodeFlags: ['--max-semi-space-size=1'] },
   { key: 'E', id: 'express-sse', label: 'Express SSE fan-out', script: () => path.join(BENCH_DIR, 'servers', 'express-sse.js') },
   // For the observe scenario: C and D with a synchronous allow-all authorize and metrics on, and D without its request log.
   {
@@ -118,7 +112,7 @@ class ServerProcess {
   static async start (definition, config) {
     const port = await allocatePort(config)
     const args = [
-      // node's own flags for a measurement tool's comparison (bench/idle-rss.js); the bench passes none.
+      // node's own flags: a measurement tool's for every server (bench/idle-rss.js), and a probe's own (D1).
       ...(config.nodeFlags ?? []),
       ...(definition.nodeFlags ?? []),
       '--expose-gc', '--require', GC_PRELOAD,
